@@ -1,0 +1,191 @@
+"""The cluster CA, node certificates and join tokens.
+
+Every gRPC connection in the cluster is mutual TLS under one CA. A node's
+certificate names it (CN) and its role (OU: scheduler, agent or admin), and lists
+the addresses it serves on as subject alternative names.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+ROLES = ("scheduler", "agent", "admin")
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Paths of a node's CA certificate, own certificate and key (PEM)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def in_dir(cls, directory: Path, name: str) -> "TlsFiles":
+        directory = Path(directory)
+        return cls(directory / "ca.crt", directory / f"{name}.crt", directory / f"{name}.key")
+
+    def exists(self) -> bool:
+        return self.ca.exists() and self.cert.exists() and self.key.exists()
+
+    def read(self) -> tuple[bytes, bytes, bytes]:
+        return self.ca.read_bytes(), self.cert.read_bytes(), self.key.read_bytes()
+
+
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def create_ca(cluster_name: str, days: int = 3650) -> tuple[bytes, bytes]:
+    """A new self-signed cluster CA: (certificate PEM, key PEM)."""
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "thecloud"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"{cluster_name} cluster CA")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def _san(names: list[str]) -> x509.SubjectAlternativeName:
+    entries: list[x509.GeneralName] = []
+    for value in names:
+        try:
+            entries.append(x509.IPAddress(ipaddress.ip_address(value)))
+        except ValueError:
+            entries.append(x509.DNSName(value))
+    return x509.SubjectAlternativeName(entries)
+
+
+def make_csr(common_name: str, role: str) -> tuple[bytes, bytes]:
+    """A key and a certificate signing request: (csr PEM, key PEM)."""
+    key = _new_key()
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+                                    x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+           .sign(key, hashes.SHA256()))
+    return csr.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
+             sans: list[str], days: int = 825) -> bytes:
+    """Sign a CSR for `role`, valid as TLS server and client for `sans`."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    csr = x509.load_pem_x509_csr(csr_pem)
+    if not csr.is_signature_valid:
+        raise ValueError("CSR signature is invalid")
+    common_name = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "thecloud"),
+                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+                         x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(ca_cert.subject)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                  ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(_san(sorted(set(sans) | {common_name})), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def issue(ca_dir: Path, out_dir: Path, name: str, role: str, sans: list[str]) -> TlsFiles:
+    """Issue `name`'s key and certificate from the CA in `ca_dir` into `out_dir`."""
+    ca_dir, out_dir = Path(ca_dir), Path(out_dir)
+    ca_cert, ca_key = (ca_dir / "ca.crt").read_bytes(), (ca_dir / "ca.key").read_bytes()
+    csr, key = make_csr(name, role)
+    cert = sign_csr(ca_cert, ca_key, csr, role, sans)
+    files = TlsFiles.in_dir(out_dir, name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files.ca.write_bytes(ca_cert)
+    files.cert.write_bytes(cert)
+    _write_private(files.key, key)
+    return files
+
+
+def ensure_ca(ca_dir: Path, cluster_name: str) -> Path:
+    """Create the CA in `ca_dir` unless it is already there (the key is kept mode 0600)."""
+    ca_dir = Path(ca_dir)
+    if not (ca_dir / "ca.crt").exists():
+        cert, key = create_ca(cluster_name)
+        _write_private(ca_dir / "ca.key", key)
+        (ca_dir / "ca.crt").write_bytes(cert)
+    return ca_dir
+
+
+def peer_identity(auth_context: dict) -> tuple[str, str] | None:
+    """(common name, role) of the mTLS peer from a grpc auth_context, if any."""
+    certs = auth_context.get("x509_pem_cert") or []
+    if not certs:
+        return None
+    cert = x509.load_pem_x509_certificate(certs[0])
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    ou = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return (cn[0].value if cn else "", ou[0].value if ou else "")
+
+
+def create_join_token(secret: bytes, ttl_seconds: int, role: str = "agent",
+                      now: float | None = None) -> str:
+    """A short-lived token, HMAC-signed with the cluster secret: "<payload>.<mac>"."""
+    payload = json.dumps({"role": role, "exp": int((now or time.time()) + ttl_seconds),
+                          "nonce": os.urandom(8).hex()}, separators=(",", ":")).encode()
+    body = base64.urlsafe_b64encode(payload).rstrip(b"=")
+    mac = base64.urlsafe_b64encode(hmac.new(secret, body, hashlib.sha256).digest()).rstrip(b"=")
+    return (body + b"." + mac).decode()
+
+
+def verify_join_token(secret: bytes, token: str, now: float | None = None) -> str:
+    """The role the token grants; ValueError when it is forged, malformed or expired."""
+    try:
+        body, mac = token.encode().split(b".", 1)
+    except ValueError:
+        raise ValueError("malformed join token") from None
+    expected = base64.urlsafe_b64encode(hmac.new(secret, body, hashlib.sha256).digest()).rstrip(b"=")
+    if not hmac.compare_digest(mac, expected):
+        raise ValueError("join token signature does not match")
+    payload = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+    if payload["exp"] < (now or time.time()):
+        raise ValueError("join token expired")
+    return payload["role"]
