@@ -26,7 +26,7 @@ class ObservedInstance(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.InstanceState, str]] = ..., runtime_id: _Optional[str] = ..., reason: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., exit_code: _Optional[int] = ...) -> None: ...
 
 class JoinRequest(_message.Message):
-    __slots__ = ("host_name", "address", "capacity", "drivers", "labels", "agent_version")
+    __slots__ = ("host_name", "address", "capacity", "drivers", "labels", "agent_version", "images")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -40,13 +40,15 @@ class JoinRequest(_message.Message):
     DRIVERS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
     host_name: str
     address: str
     capacity: _resources_pb2.Resources
     drivers: _containers.RepeatedScalarFieldContainer[str]
     labels: _containers.ScalarMap[str, str]
     agent_version: str
-    def __init__(self, host_name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., agent_version: _Optional[str] = ...) -> None: ...
+    images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, host_name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., agent_version: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("host_id", "heartbeat_interval_ms")
@@ -57,16 +59,18 @@ class JoinResponse(_message.Message):
     def __init__(self, host_id: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("host_id", "usage", "capacity", "instances")
+    __slots__ = ("host_id", "usage", "capacity", "instances", "images")
     HOST_ID_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
     host_id: str
     usage: _resources_pb2.Usage
     capacity: _resources_pb2.Resources
     instances: _containers.RepeatedCompositeFieldContainer[ObservedInstance]
-    def __init__(self, host_id: _Optional[str] = ..., usage: _Optional[_Union[_resources_pb2.Usage, _Mapping]] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[ObservedInstance, _Mapping]]] = ...) -> None: ...
+    images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, host_id: _Optional[str] = ..., usage: _Optional[_Union[_resources_pb2.Usage, _Mapping]] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[ObservedInstance, _Mapping]]] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
     __slots__ = ("heartbeat_interval_ms",)

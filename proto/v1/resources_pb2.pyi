@@ -99,7 +99,7 @@ class Usage(_message.Message):
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., disk_used_bytes: _Optional[int] = ..., disk_total_bytes: _Optional[int] = ..., load1: _Optional[float] = ...) -> None: ...
 
 class Host(_message.Message):
-    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason")
+    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images")
     META_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,7 @@ class Host(_message.Message):
     LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     address: str
     capacity: Resources
@@ -120,7 +121,8 @@ class Host(_message.Message):
     last_heartbeat: _timestamp_pb2.Timestamp
     agent_version: str
     reason: str
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    images: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class InstanceSpec(_message.Message):
     __slots__ = ("kind", "image", "vcpus", "memory_bytes", "disk_bytes", "command", "env", "restart_policy", "host_labels")

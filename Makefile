@@ -1,0 +1,43 @@
+# Developer entry points; each target is a thin wrapper over scripts/ so the
+# same steps run by hand, in CI (.ci/run) and from Ansible.
+PYTHON := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: all venv images proto up down test bench clean distclean
+
+all: venv images
+
+venv:
+	bash scripts/install-deps.sh
+
+images:
+	bash scripts/start-docker.sh
+	bash scripts/build-busybox-image.sh
+
+proto: venv
+	@ls proto/v1/*.proto >/dev/null 2>&1 || { echo "make proto: no proto/v1/*.proto to compile" >&2; exit 1; }
+	$(PYTHON) -m grpc_tools.protoc -I . --python_out=. --grpc_python_out=. --pyi_out=. proto/v1/*.proto
+
+up: venv images
+	$(PYTHON) -m cli.allinone up
+
+down:
+	$(PYTHON) -m cli.allinone down
+
+test: venv images
+	$(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) tests
+
+bench: venv images
+	mkdir -p bench/results
+	@set -e; for b in bench/*.py; do \
+		[ -e "$$b" ] || { echo "make bench: no bench/*.py" >&2; exit 0; }; \
+		echo "== $$b"; $(PYTHON) "$$b"; \
+	done
+
+clean:
+	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache build dist
+
+distclean: clean
+	rm -rf .venv
+	-docker image rm thecloud/busybox:test 2>/dev/null
