@@ -1,0 +1,66 @@
+"""The Cluster service: every member's Raft status, gathered from the members themselves."""
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+
+import grpc
+
+from common.errors import rpc_errors
+from common.grpcserve import secure_channel
+from proto.v1 import public_pb2, public_pb2_grpc, resources_pb2 as pb
+from scheduler.state import records as r
+
+log = logging.getLogger(__name__)
+
+_ROLES = {"leader": pb.MEMBER_ROLE_LEADER, "follower": pb.MEMBER_ROLE_FOLLOWER,
+          "candidate": pb.MEMBER_ROLE_CANDIDATE}
+
+
+class ClusterServicer(public_pb2_grpc.ClusterServicer):
+    def __init__(self, store, config, tls):
+        self.store = store
+        self.config = config
+        self.tls = tls
+        self._channels: dict[str, grpc.Channel] = {}
+        self._pool = futures.ThreadPoolExecutor(max_workers=8)
+
+    def _own_status(self) -> pb.ClusterMember:
+        me = self.config.me()
+        status = self.store.status()
+        return pb.ClusterMember(name=me.name, api_address=me.api, raft_address=me.raft,
+                                role=_ROLES.get(status.role, pb.MEMBER_ROLE_UNSPECIFIED),
+                                term=status.term, commit_index=status.commit_index,
+                                applied_index=status.applied_index, reachable=True)
+
+    def _member_status(self, member) -> pb.ClusterMember:
+        channel = self._channels.get(member.api)
+        if channel is None:
+            channel = self._channels[member.api] = secure_channel(member.api, self.tls)
+        try:
+            return public_pb2_grpc.ClusterStub(channel).GetMemberStatus(
+                public_pb2.GetMemberStatusRequest(), timeout=1.5)
+        except grpc.RpcError as err:
+            return pb.ClusterMember(name=member.name, api_address=member.api,
+                                    raft_address=member.raft, reachable=False,
+                                    error=f"{err.code().name}: {err.details()}")
+
+    @rpc_errors
+    def GetMemberStatus(self, request, context):
+        return self._own_status()
+
+    @rpc_errors
+    def GetStatus(self, request, context):
+        others = [m for m in self.config.member_list() if m.name != self.config.name]
+        members = [self._own_status()] + list(self._pool.map(self._member_status, others))
+        members.sort(key=lambda m: m.name)
+        leaders = [m for m in members if m.role == pb.MEMBER_ROLE_LEADER and m.reachable]
+        leader = max(leaders, key=lambda m: m.term) if leaders else None
+        with self.store.read_lock:
+            state = self.store.read()
+            hosts_up = sum(1 for h in state.hosts.values() if h.get("state") == r.HOST_UP)
+            hosts_total, instances = len(state.hosts), len(state.instances)
+        return public_pb2.ClusterStatus(
+            cluster_name=self.config.cluster_name, leader=leader.name if leader else "",
+            term=max((m.term for m in members), default=0), members=members,
+            hosts_up=hosts_up, hosts_total=hosts_total, instances=instances)

@@ -1,0 +1,218 @@
+"""The Instances service: validate → decide (placement, ids) → propose → answer."""
+from __future__ import annotations
+
+import logging
+import queue
+
+import grpc
+
+from common.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
+                           ResourceExhausted, Unavailable, rpc_errors)
+from common.ids import check_labels, check_name, new_id
+from proto.v1 import agent_pb2, public_pb2, public_pb2_grpc
+from scheduler.api import convert, validate
+from scheduler.placement import PlacementRequest, place
+from scheduler.state import records as r
+
+log = logging.getLogger(__name__)
+
+PLACEMENT_ATTEMPTS = 3
+
+
+class InstancesServicer(public_pb2_grpc.InstancesServicer):
+    def __init__(self, store, proposer, agents, config):
+        self.store = store
+        self.proposer = proposer
+        self.agents = agents
+        self.config = config
+
+    # -- reads --------------------------------------------------------------
+
+    def _find(self, project: str, ref: str) -> tuple[dict, dict]:
+        """(instance record, hosts) by name or id, or NOT_FOUND."""
+        if not ref:
+            raise InvalidArgument("name", "is required")
+        with self.store.read_lock:
+            state = self.store.read()
+            instance = state.instance_by_ref(project, ref)
+            if instance is None:
+                raise NotFound(f"instance {ref!r} not found in project {project!r}")
+            host = state.hosts.get(instance["host_id"], {})
+            return dict(instance), {host.get("id", ""): dict(host)} if host else {}
+
+    def _answer(self, project: str, instance_id: str) -> object:
+        instance, hosts = self._find(project, instance_id)
+        return convert.instance_pb(instance, hosts)
+
+    @rpc_errors
+    def GetInstance(self, request, context):
+        project = validate.project(request.project)
+        if request.consistent:
+            self.store.barrier(timeout=5.0)
+        instance, hosts = self._find(project, request.name)
+        return convert.instance_pb(instance, hosts)
+
+    @rpc_errors
+    def ListInstances(self, request, context):
+        project = validate.project(request.project)
+        size, offset = validate.page(request.page_size, request.page_token)
+        with self.store.read_lock:
+            state = self.store.read()
+            host_id = ""
+            if request.host:
+                host = state.host_by_ref(request.host)
+                if host is None:
+                    raise NotFound(f"host {request.host!r} not found")
+                host_id = host["id"]
+            chosen = sorted((i for i in state.instances.values()
+                             if i["project"] == project and (not host_id or i["host_id"] == host_id)),
+                            key=lambda i: (i["name"], i["id"]))
+            window = chosen[offset:offset + size]
+            items = [convert.instance_pb(i, state.hosts) for i in window]
+        token = str(offset + size) if offset + size < len(chosen) else ""
+        return public_pb2.ListInstancesResponse(instances=items, next_page_token=token)
+
+    # -- writes -------------------------------------------------------------
+
+    def _placement_request(self, spec: dict) -> PlacementRequest:
+        return PlacementRequest(demand=r.demand(spec), driver="docker",
+                                host_labels=spec["host_labels"],
+                                strategy=self.config.placement_strategy,
+                                overcommit=self.config.overcommit())
+
+    def _choose_host(self, project: str, name: str, spec: dict, request: PlacementRequest) -> str:
+        with self.store.read_lock:
+            state = self.store.read()
+            if r.name_key(project, name) in state.instance_names:
+                raise AlreadyExists(f"instance {name!r} already exists in project {project!r}")
+            hosts = list(state.hosts.values())
+            if not any(spec["image"] in h.get("images", ()) for h in hosts):
+                raise NotFound(f"image {spec['image']!r} not found on any host")
+            with_image = [h for h in hosts if spec["image"] in h.get("images", ())]
+            return place(with_image, request).host_id
+
+    @rpc_errors
+    def CreateInstance(self, request, context):
+        name = check_name(request.name, "name")
+        project = validate.project(request.project)
+        spec = validate.instance_spec(request.spec)
+        labels = check_labels(dict(request.labels))
+        placement = self._placement_request(spec)
+        rid = request.request_id or None
+        for attempt in range(PLACEMENT_ATTEMPTS):
+            host_id = self._choose_host(project, name, spec, placement)
+            args = {"id": new_id("i"), "name": name, "project": project, "labels": labels,
+                    "spec": spec, "host_id": host_id, "overcommit": placement.overcommit}
+            try:
+                result = self.proposer.propose("instance.create", args,
+                                               rid=f"{rid}:{attempt}" if rid else None)
+            except (ResourceExhausted, FailedPrecondition):
+                # Another placement filled the host first; decide again from the newer view.
+                if attempt == PLACEMENT_ATTEMPTS - 1:
+                    raise
+                self.store.barrier(timeout=5.0)
+                continue
+            self.store.wait_applied(result.get("_index", 0))
+            return convert.instance_pb(result["instance"], self._hosts())
+        raise Unavailable("placement kept racing; try again")
+
+    def _hosts(self) -> dict:
+        with self.store.read_lock:
+            return {k: dict(v) for k, v in self.store.read().hosts.items()}
+
+    def _set_desired(self, request, desired: str):
+        project = validate.project(request.project)
+        instance, _ = self._find(project, request.name)
+        self.proposer.propose("instance.set_desired", {"id": instance["id"], "desired_state": desired})
+        return self._answer(project, instance["id"])
+
+    @rpc_errors
+    def StartInstance(self, request, context):
+        return self._set_desired(request, r.DESIRED_RUNNING)
+
+    @rpc_errors
+    def StopInstance(self, request, context):
+        return self._set_desired(request, r.DESIRED_STOPPED)
+
+    @rpc_errors
+    def UpdateInstance(self, request, context):
+        project = validate.project(request.instance.meta.project)
+        ref = request.instance.meta.id or request.instance.meta.name
+        instance, _ = self._find(project, ref)
+        paths = list(request.update_mask.paths)
+        if not paths:
+            raise InvalidArgument("update_mask", "name at least one field: meta.labels, desired_state")
+        for path in paths:
+            if path == "meta.labels":
+                labels = check_labels(dict(request.instance.meta.labels), "instance.meta.labels")
+                self.proposer.propose("instance.update_labels", {"id": instance["id"], "labels": labels})
+            elif path == "desired_state":
+                self.proposer.propose("instance.set_desired", {
+                    "id": instance["id"], "desired_state": request.instance.desired_state})
+            else:
+                raise InvalidArgument("update_mask", f"{path!r} cannot be updated")
+        return self._answer(project, instance["id"])
+
+    @rpc_errors
+    def DeleteInstance(self, request, context):
+        project = validate.project(request.project)
+        instance, _ = self._find(project, request.name)
+        self.proposer.propose("instance.delete", {"id": instance["id"]})
+        return public_pb2.DeleteInstanceResponse()
+
+    @rpc_errors
+    def GetInstanceLogs(self, request, context):
+        project = validate.project(request.project)
+        if request.tail_lines < 0:
+            raise InvalidArgument("tail_lines", "must not be negative")
+        instance, hosts = self._find(project, request.name)
+        host = hosts.get(instance["host_id"])
+        if not host or host.get("state") != r.HOST_UP:
+            raise FailedPrecondition(f"host of instance {instance['name']!r} is not reachable")
+        try:
+            reply = self.agents.stub(host["address"]).InstanceLogs(
+                agent_pb2.AgentInstanceLogsRequest(instance_id=instance["id"],
+                                                   tail_lines=request.tail_lines),
+                timeout=self.config.agent_call_timeout)
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(f"instance {instance['name']!r} has no logs on its host yet") from None
+            raise Unavailable(f"host {host['name']}: {err.details()}") from None
+        return public_pb2.InstanceLogs(data=reply.data)
+
+    def WatchInstances(self, request, context):
+        try:
+            project = validate.project(request.project)
+        except InvalidArgument as err:
+            context.abort(err.code, err.message)
+        events: queue.Queue = queue.Queue(maxsize=10000)
+
+        def on_applied(index, commands, results):
+            for command, result in zip(commands, results):
+                if not command["op"].startswith("instance.") or "error" in result:
+                    continue
+                events.put((index, command["op"], command["args"].get("id")))
+
+        unsubscribe = self.store.watch(on_applied)
+        try:
+            while context.is_active():
+                try:
+                    index, op, instance_id = events.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                with self.store.read_lock:
+                    state = self.store.read()
+                    instance = state.instances.get(instance_id)
+                    if instance is not None and instance["project"] != project:
+                        continue
+                    message = convert.instance_pb(instance, state.hosts) if instance else None
+                event = public_pb2.InstanceEvent(revision=index)
+                if message is None:
+                    event.type = "deleted"
+                    event.instance.meta.id = instance_id or ""
+                else:
+                    event.type = "created" if op == "instance.create" else "updated"
+                    event.instance.CopyFrom(message)
+                yield event
+        finally:
+            unsubscribe()

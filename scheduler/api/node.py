@@ -1,0 +1,83 @@
+"""The Node API: agents join and heartbeat; what they observe is written through Raft."""
+from __future__ import annotations
+
+from common.errors import InvalidArgument, PermissionDenied, raise_for_result, rpc_errors
+from common.ids import check_labels, check_name, new_id
+from common.tls import peer_identity
+from proto.v1 import node_pb2, node_pb2_grpc
+from scheduler.api import convert
+from scheduler.state import records as r
+
+
+def observed_args(host_id: str, observed, generation: int | None = None) -> dict:
+    args = {"id": observed.instance_id, "host_id": host_id,
+            "state": convert.state_from_pb(observed.state), "runtime_id": observed.runtime_id,
+            "reason": observed.reason, "started_ms": observed.started_at_ms,
+            "finished_ms": observed.finished_at_ms, "exit_code": observed.exit_code}
+    if generation is not None:
+        args["generation"] = generation
+    return args
+
+
+def differs(instance: dict, args: dict) -> bool:
+    return any(instance.get(key) != value for key, value in args.items()
+               if key not in ("id", "host_id", "generation"))
+
+
+class NodeServicer(node_pb2_grpc.NodeServicer):
+    def __init__(self, store, proposer, config):
+        self.store = store
+        self.proposer = proposer
+        self.config = config
+
+    def _authorize(self, context, host_name: str | None = None) -> None:
+        identity = peer_identity(context.auth_context())
+        if identity is None or identity[1] != "agent":
+            raise PermissionDenied("the node API is for agents (certificate role 'agent')")
+        if host_name is not None and identity[0] != host_name:
+            raise PermissionDenied(f"certificate is for {identity[0]!r}, not {host_name!r}")
+
+    @rpc_errors
+    def Join(self, request, context):
+        name = check_name(request.host_name, "host_name")
+        self._authorize(context, name)
+        if not request.address:
+            raise InvalidArgument("address", "is required")
+        if request.capacity.vcpus <= 0 or request.capacity.memory_bytes <= 0:
+            raise InvalidArgument("capacity", "vcpus and memory_bytes must be positive")
+        result = self.proposer.propose("host.join", {
+            "id": new_id("h"), "name": name, "address": request.address,
+            "capacity": convert.resources_from_pb(request.capacity),
+            "drivers": list(request.drivers), "labels": check_labels(dict(request.labels)),
+            "agent_version": request.agent_version, "images": list(request.images),
+        })
+        return node_pb2.JoinResponse(host_id=result["host_id"],
+                                     heartbeat_interval_ms=int(self.config.heartbeat_interval * 1000))
+
+    @rpc_errors
+    def Heartbeat(self, request, context):
+        self._authorize(context)
+        if not request.host_id:
+            raise InvalidArgument("host_id", "is required")
+        with self.store.read_lock:
+            state = self.store.read()
+            host = state.hosts.get(request.host_id)
+            if host is not None:
+                self._authorize(context, host["name"])
+            mine = {i["id"]: dict(i) for i in state.instances_on(request.host_id)}
+        usage = {f.name: getattr(request.usage, f.name) for f in request.usage.DESCRIPTOR.fields}
+        beat = {"id": request.host_id, "usage": usage, "images": list(request.images)}
+        if request.capacity.vcpus:
+            beat["capacity"] = convert.resources_from_pb(request.capacity)
+        commands = [("host.heartbeat", beat)]
+        for observed in request.instances:
+            instance = mine.get(observed.instance_id)
+            if instance is None or instance["state"] in (r.DELETING,):
+                continue   # not its own: the reconciler tells the agent to remove it
+            args = observed_args(request.host_id, observed)
+            if differs(instance, args):
+                commands.append(("instance.observe", args))
+        results = self.proposer.propose_many(commands)
+        raise_for_result(results[0])
+        return node_pb2.HeartbeatResponse(
+            heartbeat_interval_ms=int(self.config.heartbeat_interval * 1000))

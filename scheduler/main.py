@@ -1,0 +1,113 @@
+"""thecloud-scheduler: one scheduler node.
+
+Process layout: this process serves gRPC (public API, node API, health,
+reflection) and runs the reconciler; it never forks. The Raft node runs in a
+child process it spawns (scheduler.store.process), which forks to write
+snapshots — safe there because no gRPC lives in it.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from common.config import ConfigError, render_sample
+from common.grpcserve import make_server, serve_health_and_reflection
+from common.logs import setup_logging
+from common.tls import TlsFiles
+from proto.v1 import node_pb2_grpc, public_pb2_grpc
+from scheduler.agents import AgentClients
+from scheduler.api.cluster import ClusterServicer
+from scheduler.api.hosts import HostsServicer
+from scheduler.api.instances import InstancesServicer
+from scheduler.api.node import NodeServicer
+from scheduler.config import SchedulerConfig, load_config
+from scheduler.proposer import Proposer
+from scheduler.reconciler import Reconciler
+from scheduler.store.client import RaftStore
+
+log = logging.getLogger("thecloud.scheduler")
+
+MACHINE = "scheduler.state.machine:ClusterState"
+SERVICES = ["thecloud.v1.Cluster", "thecloud.v1.Hosts", "thecloud.v1.Instances", "thecloud.v1.Node"]
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="thecloud-scheduler", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=Path("/etc/thecloud/scheduler.toml"))
+    parser.add_argument("--name")
+    parser.add_argument("--listen")
+    parser.add_argument("--data-dir", dest="data_dir", type=Path)
+    parser.add_argument("--log-level", dest="log_level")
+    parser.add_argument("command", nargs="?", choices=["run", "sample-config"], default="run")
+    return parser.parse_args(argv)
+
+
+def read_secret(path: Path) -> str:
+    secret = Path(path).read_text().strip()
+    if len(secret) < 16:
+        raise ConfigError(f"{path}: the cluster secret must be at least 16 characters")
+    return secret
+
+
+def build_store(config: SchedulerConfig) -> RaftStore:
+    me = config.me()
+    peers = [m.raft for m in config.member_list() if m.name != me.name]
+    return RaftStore(machine=MACHINE, self_address=me.raft, peers=peers,
+                     data_dir=Path(config.data_dir) / "raft", password=read_secret(config.secret_file))
+
+
+def run(config: SchedulerConfig) -> int:
+    tls = TlsFiles.in_dir(config.tls_dir, config.name)
+    # The Raft child is spawned before any gRPC object exists in this process.
+    store = build_store(config)
+    store.start()
+    proposer = Proposer(store)
+    agents = AgentClients(tls)
+    server = make_server(config.listen, tls)
+    public_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store, config, tls), server)
+    public_pb2_grpc.add_HostsServicer_to_server(HostsServicer(store), server)
+    public_pb2_grpc.add_InstancesServicer_to_server(InstancesServicer(store, proposer, agents, config), server)
+    node_pb2_grpc.add_NodeServicer_to_server(NodeServicer(store, proposer, config), server)
+    serve_health_and_reflection(server, SERVICES)
+    reconciler = Reconciler(store, proposer, agents, config)
+    server.start()
+    reconciler.start()
+    log.info("scheduler %s serving on %s, raft on %s", config.name, config.listen, config.raft_address)
+
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    stopping.wait()
+    log.info("stopping")
+    reconciler.stop()
+    server.stop(grace=2).wait()
+    agents.close()
+    store.stop()
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "sample-config":
+        print(render_sample(SchedulerConfig), end="")
+        return 0
+    try:
+        config = load_config(args.config, {"name": args.name, "listen": args.listen,
+                                           "data_dir": args.data_dir, "log_level": args.log_level})
+    except (ConfigError, OSError) as err:
+        print(f"thecloud-scheduler: {err}", file=sys.stderr)
+        return 2
+    setup_logging(config.log_level, config.log_json)
+    try:
+        return run(config)
+    except (ConfigError, OSError) as err:
+        log.error("%s", err)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The control loop on the leader: make every host run what the state says.
+
+Level-triggered: each pass compares the desired state (Raft) with what each
+agent reports, and does what is missing. A lost call, a restarted agent or a
+new leader simply makes the next pass do the work again. Every call carries the
+leader's Raft term as a fencing token. Hosts are reconciled in parallel, one
+pass per host at a time, each call with a deadline, so one slow host does not
+stall the others.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent import futures
+
+import grpc
+
+from common.errors import CloudError
+from proto.v1 import agent_pb2
+from scheduler.api import convert
+from scheduler.api.node import differs, observed_args
+from scheduler.proposer import now_ms
+from scheduler.state import records as r
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+def needs_ensure(instance: dict, observed) -> bool:
+    """Whether the agent must be asked to converge this instance now."""
+    if instance["desired_generation"] > instance["ensured_generation"]:
+        return True
+    if instance["state"] in (r.DELETING, r.LOST):
+        return False
+    policy = instance["spec"].get("restart_policy", "never")
+    if instance["desired_state"] == r.DESIRED_STOPPED:
+        return observed is not None and observed.state == convert.state_to_pb(r.RUNNING)
+    if observed is None:
+        return policy != "never"
+    state = convert.state_from_pb(observed.state)
+    if state in (r.STOPPED, r.FAILED):
+        return policy == "always" or (policy == "on-failure" and (state == r.FAILED or observed.exit_code))
+    return False
+
+
+class Reconciler:
+    def __init__(self, store, proposer, agents, config):
+        self.store = store
+        self.proposer = proposer
+        self.agents = agents
+        self.config = config
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._backoff: dict[str, tuple[float, float]] = {}   # instance id -> (delay, not before)
+        self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="reconcile")
+        self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
+        self._unwatch = None
+
+    def start(self) -> None:
+        self._unwatch = self.store.watch(lambda index, commands, results: self._wake.set())
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._unwatch:
+            self._unwatch()
+        self._thread.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.config.reconcile_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                status = self.store.status()
+                if status.role == "leader":
+                    self.reconcile(status.term)
+            except Exception:  # noqa: BLE001 - the loop must survive anything; next pass retries
+                log.exception("reconcile pass failed")
+
+    def reconcile(self, term: int) -> None:
+        with self.store.read_lock:
+            hosts = [dict(h) for h in self.store.read().hosts.values()]
+        self._mark_silent_hosts_down(hosts)
+        for host in hosts:
+            if host["state"] != r.HOST_UP:
+                continue
+            with self._busy_lock:
+                if host["id"] in self._busy:
+                    continue
+                self._busy.add(host["id"])
+            self._pool.submit(self._reconcile_host_guarded, host, term)
+
+    def _mark_silent_hosts_down(self, hosts: list[dict]) -> None:
+        ttl_ms = int(self.config.host_down_after * 1000)
+        silent = [h for h in hosts if h["state"] == r.HOST_UP and now_ms() - h["last_heartbeat_ms"] > ttl_ms]
+        for host in silent:
+            log.warning("host %s missed heartbeats for %.1fs: marking it down", host["name"],
+                        (now_ms() - host["last_heartbeat_ms"]) / 1000)
+            self.proposer.propose("host.mark_down", {"id": host["id"], "ttl_ms": ttl_ms})
+
+    def _reconcile_host_guarded(self, host: dict, term: int) -> None:
+        try:
+            self.reconcile_host(host, term)
+        except grpc.RpcError as err:
+            log.info("host %s: %s %s", host["name"], err.code().name, err.details())
+        except CloudError as err:
+            log.info("host %s: %s", host["name"], err)
+        except Exception:  # noqa: BLE001
+            log.exception("reconciling host %s failed", host["name"])
+        finally:
+            with self._busy_lock:
+                self._busy.discard(host["id"])
+
+    def reconcile_host(self, host: dict, term: int) -> None:
+        stub = self.agents.stub(host["address"])
+        fence = agent_pb2.Fence(term=term, leader=self.config.name)
+        timeout = self.config.agent_call_timeout
+        observed = {o.instance_id: o for o in stub.ListInstances(
+            agent_pb2.ListAgentInstancesRequest(), timeout=timeout).instances}
+        with self.store.read_lock:
+            desired = {i["id"]: dict(i) for i in self.store.read().instances_on(host["id"])}
+        updates: list[tuple[str, dict]] = []
+        for instance_id, seen in observed.items():
+            if instance_id not in desired:
+                log.info("host %s runs %s which is no longer its own: removing", host["name"], instance_id)
+                stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance_id),
+                                    timeout=timeout)
+        for instance in desired.values():
+            seen = observed.get(instance["id"])
+            if instance["state"] == r.DELETING:
+                stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance["id"]),
+                                    timeout=timeout)
+                updates.append(("instance.purge", {"id": instance["id"]}))
+            elif needs_ensure(instance, seen) and self._due(instance["id"]):
+                result = self._ensure(stub, fence, instance, timeout)
+                updates.append(("instance.observe",
+                                observed_args(host["id"], result, instance["desired_generation"])))
+            elif seen is None and instance["state"] in (r.RUNNING,):
+                updates.append(("instance.observe", {
+                    "id": instance["id"], "host_id": host["id"], "state": r.FAILED,
+                    "reason": "vanished from its host"}))
+            elif seen is not None and differs(instance, observed_args(host["id"], seen)):
+                updates.append(("instance.observe", observed_args(host["id"], seen)))
+        if updates:
+            self.proposer.propose_many(updates)
+
+    def _ensure(self, stub, fence, instance: dict, timeout: float):
+        log.info("ensuring %s (%s) is %s", instance["name"], instance["id"], instance["desired_state"])
+        result = stub.EnsureInstance(agent_pb2.EnsureInstanceRequest(
+            fence=fence, instance_id=instance["id"], name=instance["name"], project=instance["project"],
+            spec=convert.spec_pb(instance["spec"]), desired_state=instance["desired_state"]),
+            timeout=timeout)
+        if result.state == convert.state_to_pb(r.FAILED):
+            self._delay(instance["id"])
+        else:
+            self._backoff.pop(instance["id"], None)
+        return result
+
+    def _due(self, instance_id: str) -> bool:
+        delay, not_before = self._backoff.get(instance_id, (0.0, 0.0))
+        return time.monotonic() >= not_before
+
+    def _delay(self, instance_id: str) -> None:
+        delay, _ = self._backoff.get(instance_id, (0.5, 0.0))
+        delay = min(delay * 2, MAX_BACKOFF)
+        self._backoff[instance_id] = (delay, time.monotonic() + delay)

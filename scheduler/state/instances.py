@@ -1,0 +1,131 @@
+"""Commands on instances: create, start/stop, relabel, delete, purge, observe."""
+from __future__ import annotations
+
+from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from scheduler.state import records as r
+
+
+def _touch(instance: dict, ctx: dict) -> None:
+    instance["updated_ms"], instance["revision"] = ctx["ts"], ctx["index"]
+
+
+def _get(state, instance_id: str) -> dict:
+    instance = state.instances.get(instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return instance
+
+
+def check_fits(host: dict, need: dict, overcommit: dict) -> None:
+    """Raise ResourceExhausted naming what `host` is short of for `need`."""
+    for key in ("vcpus", "memory_bytes", "disk_bytes"):
+        limit = host["capacity"].get(key, 0) * overcommit.get(key, 1.0)
+        if need[key] and host["allocated"].get(key, 0) + need[key] > limit:
+            raise ResourceExhausted(f"host {host['name']} is short of {key.removesuffix('_bytes')}")
+
+
+def create(state, args: dict, ctx: dict) -> dict:
+    """Record an instance placed on `host_id`; apply re-checks the placement."""
+    project, name = args["project"], args["name"]
+    if r.name_key(project, name) in state.instance_names:
+        raise AlreadyExists(f"instance {name!r} already exists in project {project!r}")
+    if args["id"] in state.instances:
+        raise AlreadyExists(f"instance id {args['id']} already exists")
+    host = state.hosts.get(args["host_id"])
+    if host is None:
+        raise FailedPrecondition(f"host {args['host_id']} no longer exists")
+    if host["state"] != r.HOST_UP:
+        raise FailedPrecondition(f"host {host['name']} is down")
+    spec = dict(args["spec"])
+    need = r.demand(spec)
+    check_fits(host, need, args.get("overcommit", {}))
+    host["allocated"] = r.add_resources(host["allocated"], need)
+    instance = {
+        "id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
+        "spec": spec, "desired_state": r.DESIRED_RUNNING,
+        "desired_generation": 1, "ensured_generation": 0,
+        "state": r.PENDING, "host_id": host["id"], "reason": "",
+        "runtime_id": "", "started_ms": 0, "finished_ms": 0, "exit_code": 0,
+        "created_ms": ctx["ts"],
+    }
+    _touch(instance, ctx)
+    state.instances[instance["id"]] = instance
+    state.instance_names[r.name_key(project, name)] = instance["id"]
+    return {"instance": instance}
+
+
+def set_desired(state, args: dict, ctx: dict) -> dict:
+    """Ask for an instance to be running or stopped (each request is a new generation)."""
+    instance = _get(state, args["id"])
+    desired = args["desired_state"]
+    if desired not in (r.DESIRED_RUNNING, r.DESIRED_STOPPED):
+        raise InvalidArgument("desired_state", f"must be running or stopped, not {desired!r}")
+    if instance["state"] == r.DELETING:
+        raise FailedPrecondition(f"instance {instance['name']} is being deleted")
+    instance["desired_state"] = desired
+    instance["desired_generation"] += 1
+    instance["reason"] = ""
+    _touch(instance, ctx)
+    return {"instance": instance}
+
+
+def update_labels(state, args: dict, ctx: dict) -> dict:
+    instance = _get(state, args["id"])
+    instance["labels"] = dict(args["labels"])
+    _touch(instance, ctx)
+    return {"instance": instance}
+
+
+def delete(state, args: dict, ctx: dict) -> dict:
+    """Mark for deletion; purge at once when no host can still be running it."""
+    instance = _get(state, args["id"])
+    host = state.hosts.get(instance["host_id"])
+    if host is None or host["state"] == r.HOST_DOWN or instance["ensured_generation"] == 0 \
+            and instance["state"] == r.PENDING and not instance["runtime_id"]:
+        # Nothing was ever asked of a live host for it (or the host is gone):
+        # when a down host returns, it is told to stop what is no longer its own.
+        purge(state, {"id": instance["id"]}, ctx)
+        return {"purged": True}
+    instance["state"], instance["reason"] = r.DELETING, ""
+    instance["desired_state"] = "deleted"
+    _touch(instance, ctx)
+    return {"purged": False, "instance": instance}
+
+
+def purge(state, args: dict, ctx: dict) -> dict:
+    instance = state.instances.pop(args["id"], None)
+    if instance is None:
+        return {"purged": False}
+    state.instance_names.pop(r.name_key(instance["project"], instance["name"]), None)
+    host = state.hosts.get(instance["host_id"])
+    if host is not None:
+        host["allocated"] = r.add_resources(host["allocated"], r.demand(instance["spec"]), -1)
+    return {"purged": True}
+
+
+_OBSERVED_FIELDS = ("runtime_id", "reason", "started_ms", "finished_ms", "exit_code")
+
+
+def observe(state, args: dict, ctx: dict) -> dict:
+    """What the instance's host reports; ignored from any other host (stale)."""
+    instance = state.instances.get(args["id"])
+    if instance is None or instance["host_id"] != args["host_id"]:
+        return {"ignored": True}
+    if instance["state"] == r.DELETING:
+        return {"ignored": True}
+    observed_state = args["state"]
+    if observed_state not in r.INSTANCE_STATES:
+        raise InvalidArgument("state", f"unknown state {observed_state!r}")
+    changed = instance["state"] != observed_state
+    instance["state"] = observed_state
+    for key in _OBSERVED_FIELDS:
+        if key in args and instance.get(key) != args[key]:
+            instance[key] = args[key]
+            changed = True
+    generation = args.get("generation")
+    if generation is not None and generation > instance["ensured_generation"]:
+        instance["ensured_generation"] = min(generation, instance["desired_generation"])
+        changed = True
+    if changed:
+        _touch(instance, ctx)
+    return {"ignored": False, "changed": changed}
