@@ -80,10 +80,16 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
                                 strategy=self.config.placement_strategy,
                                 overcommit=self.config.overcommit())
 
-    def _choose_host(self, project: str, name: str, spec: dict, request: PlacementRequest) -> str:
+    def _choose_host(self, project: str, name: str, spec: dict, request: PlacementRequest,
+                     request_id: str) -> str | dict:
+        """A host id for the new instance — or the instance itself when this very
+        request already created it (a retry after an unknown outcome)."""
         with self.store.read_lock:
             state = self.store.read()
-            if r.name_key(project, name) in state.instance_names:
+            existing = state.instance_by_ref(project, name)
+            if existing is not None:
+                if request_id and existing.get("request_id") == request_id:
+                    return dict(existing)
                 raise AlreadyExists(f"instance {name!r} already exists in project {project!r}")
             hosts = list(state.hosts.values())
             if not any(spec["image"] in h.get("images", ()) for h in hosts):
@@ -100,9 +106,12 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         placement = self._placement_request(spec)
         rid = request.request_id or None
         for attempt in range(PLACEMENT_ATTEMPTS):
-            host_id = self._choose_host(project, name, spec, placement)
+            host_id = self._choose_host(project, name, spec, placement, request.request_id)
+            if isinstance(host_id, dict):
+                return convert.instance_pb(host_id, self._hosts())
             args = {"id": new_id("i"), "name": name, "project": project, "labels": labels,
-                    "spec": spec, "host_id": host_id, "overcommit": placement.overcommit}
+                    "spec": spec, "host_id": host_id, "overcommit": placement.overcommit,
+                    "request_id": request.request_id}
             try:
                 result = self.proposer.propose("instance.create", args,
                                                rid=f"{rid}:{attempt}" if rid else None)
@@ -112,7 +121,6 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
                     raise
                 self.store.barrier(timeout=5.0)
                 continue
-            self.store.wait_applied(result.get("_index", 0))
             return convert.instance_pb(result["instance"], self._hosts())
         raise Unavailable("placement kept racing; try again")
 
@@ -187,15 +195,27 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
             context.abort(err.code, err.message)
         events: queue.Queue = queue.Queue(maxsize=10000)
 
+        overflow = []
+
         def on_applied(index, commands, results):
+            # Runs on the store's reader thread with the read lock held: only hand over.
+            if commands is None:
+                overflow.append(index)   # the mirror was replaced by a snapshot
+                return
             for command, result in zip(commands, results):
                 if not command["op"].startswith("instance.") or "error" in result:
                     continue
-                events.put((index, command["op"], command["args"].get("id")))
+                try:
+                    events.put_nowait((index, command["op"], command["args"].get("id")))
+                except queue.Full:
+                    overflow.append(index)
 
         unsubscribe = self.store.watch(on_applied)
         try:
             while context.is_active():
+                if overflow:
+                    context.abort(grpc.StatusCode.ABORTED,
+                                  f"watch fell behind at revision {overflow[0]}; list again and re-watch")
                 try:
                     index, op, instance_id = events.get(timeout=0.5)
                 except queue.Empty:

@@ -46,7 +46,7 @@ def create(state, args: dict, ctx: dict) -> dict:
         "desired_generation": 1, "ensured_generation": 0,
         "state": r.PENDING, "host_id": host["id"], "reason": "",
         "runtime_id": "", "started_ms": 0, "finished_ms": 0, "exit_code": 0,
-        "created_ms": ctx["ts"],
+        "created_ms": ctx["ts"], "request_id": args.get("request_id", ""),
     }
     _touch(instance, ctx)
     state.instances[instance["id"]] = instance

@@ -1,0 +1,1 @@
+"""Compute drivers: what runs an instance on this host (containers today, VMs next)."""

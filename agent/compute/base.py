@@ -1,0 +1,120 @@
+"""The narrow interface every compute driver implements, and the data it speaks."""
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from proto.v1 import node_pb2, resources_pb2
+
+RUNNING = "running"
+STOPPED = "stopped"
+DESIRED_STATES = (RUNNING, STOPPED)
+RESTART_POLICIES = ("never", "on-failure", "always")
+
+State = resources_pb2.InstanceState
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """What an instance should be, in the driver's terms (the proto's InstanceSpec, checked)."""
+
+    image: str
+    vcpus: int
+    memory_bytes: int
+    disk_bytes: int = 0
+    command: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    restart_policy: str = "never"
+    kind: str = "container"
+
+    @classmethod
+    def from_proto(cls, spec: resources_pb2.InstanceSpec) -> "InstanceSpec":
+        return cls(image=spec.image, vcpus=spec.vcpus, memory_bytes=spec.memory_bytes,
+                   disk_bytes=spec.disk_bytes, command=tuple(spec.command),
+                   env=tuple(sorted(spec.env.items())),
+                   restart_policy=spec.restart_policy or "never", kind=spec.kind or "container")
+
+    def spec_hash(self) -> str:
+        """A stable digest of everything that needs a new runtime object when it changes."""
+        canonical = json.dumps({
+            "kind": self.kind, "image": self.image, "vcpus": self.vcpus,
+            "memory_bytes": self.memory_bytes, "disk_bytes": self.disk_bytes,
+            "command": list(self.command), "env": [list(pair) for pair in self.env],
+            "restart_policy": self.restart_policy,
+        }, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the driver sees of one instance right now."""
+
+    instance_id: str
+    state: int                       # resources_pb2.InstanceState
+    runtime_id: str = ""
+    reason: str = ""
+    started_at_ms: int = 0
+    finished_at_ms: int = 0
+    exit_code: int = 0
+    spec_hash: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def to_proto(self) -> node_pb2.ObservedInstance:
+        return node_pb2.ObservedInstance(
+            instance_id=self.instance_id, state=self.state, runtime_id=self.runtime_id,
+            reason=self.reason, started_at_ms=self.started_at_ms,
+            finished_at_ms=self.finished_at_ms, exit_code=self.exit_code)
+
+
+class ComputeDriver(abc.ABC):
+    """Runs instances on this host. Every method is idempotent and keyed by instance id.
+
+    A driver only ever sees the objects it created for its own agent (several agents
+    may share one engine), and never raises for a workload's failure: a workload that
+    cannot run comes back as an Observed in state FAILED with a reason. It raises
+    CloudError (e.g. Unavailable) only when the engine itself cannot be reached.
+    """
+
+    name: str
+
+    @abc.abstractmethod
+    def ensure(self, instance_id: str, name: str, project: str, spec: InstanceSpec,
+               desired_state: str, was_desired: str | None = None) -> Observed:
+        """Make the instance exist with `spec` and be in `desired_state`.
+
+        Already so: nothing is touched. Spec changed: recreated. A create or start
+        that fails leaves nothing behind. `was_desired` is the desired state the agent
+        last acted on (None for a new instance): an instance that exited by itself
+        while it was meant to run is started again only when its restart policy says
+        so ("always"; "on-failure" after a non-zero exit), otherwise reported as it is;
+        a move from stopped to running always starts it.
+        """
+
+    @abc.abstractmethod
+    def remove(self, instance_id: str) -> bool:
+        """Stop and delete the instance; whether it existed."""
+
+    @abc.abstractmethod
+    def list(self, desired_states: Mapping[str, str] | None = None) -> list[Observed]:
+        """Every instance of this agent on the host; `desired_states` helps name why one stopped."""
+
+    @abc.abstractmethod
+    def observe(self, instance_id: str, desired_state: str | None = None) -> Observed | None:
+        """The instance as it is now, or None when the host has no such instance."""
+
+    @abc.abstractmethod
+    def logs(self, instance_id: str, tail_lines: int = 0) -> bytes:
+        """Its console output (stdout and stderr); the last `tail_lines` lines, all when 0.
+
+        Raises NotFound when the host has no such instance."""
+
+    @abc.abstractmethod
+    def images(self) -> list[str]:
+        """Image references this host can start without a download, as users write them."""
+
+    @abc.abstractmethod
+    def fingerprint(self) -> list[str]:
+        """Capabilities to report at join, e.g. ["compute:docker"]."""

@@ -1,0 +1,151 @@
+"""thecloud-agent: the daemon every host runs.
+
+    thecloud-agent [--config FILE] [--name NAME] [--listen HOST:PORT] [--advertise HOST:PORT]
+                   [--data-dir DIR] [--tls-dir DIR] [--schedulers A,B,C] [--log-level LEVEL]
+    thecloud-agent sample-config
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from grpc_health.v1 import health_pb2
+
+from agent.compute.base import ComputeDriver
+from agent.config import DEFAULT_PATH, AgentConfig, load_config
+from agent.fencing import TermFence
+from agent.heartbeat import Heartbeat, SchedulerLink
+from agent.journal import Journal, JournalBusy
+from agent.servicer import AgentServicer
+from agent.usage import HostUsage
+from agent.version import agent_version
+from common.config import ConfigError, render_sample
+from common.errors import CloudError
+from common.grpcserve import make_server, serve_health_and_reflection
+from common.logs import setup_logging
+from common.tls import TlsFiles
+from proto.v1 import agent_pb2, agent_pb2_grpc, node_pb2
+
+log = logging.getLogger("agent")
+
+AGENT_SERVICE = agent_pb2.DESCRIPTOR.services_by_name["Agent"].full_name
+SHUTDOWN_GRACE = 5.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="thecloud-agent", description="thecloud host agent")
+    parser.add_argument("command", nargs="?", choices=("run", "sample-config"), default="run",
+                        help="run the daemon (default) or print a sample config file")
+    parser.add_argument("--config", type=Path, help=f"TOML config file (default {DEFAULT_PATH} if it exists)")
+    parser.add_argument("--name", help="this host's name in the cluster")
+    parser.add_argument("--listen", help="address the Agent API listens on (host:port)")
+    parser.add_argument("--advertise", help="address the schedulers dial (host:port)")
+    parser.add_argument("--data-dir", dest="data_dir", help="where the journal lives")
+    parser.add_argument("--tls-dir", dest="tls_dir", help="directory with ca.crt, <name>.crt, <name>.key")
+    parser.add_argument("--schedulers", help="comma-separated scheduler API addresses")
+    parser.add_argument("--log-level", dest="log_level", help="debug, info, warning or error")
+    return parser
+
+
+def _compute_driver(config: AgentConfig) -> ComputeDriver:
+    if config.compute_driver == "docker":
+        from agent.compute.docker import DockerDriver
+        return DockerDriver(config.name, base_url=config.docker_host,
+                            stop_timeout=config.stop_timeout)
+    raise ConfigError(f"compute_driver: {config.compute_driver!r} is not available")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"thecloud-agent: {message}", file=sys.stderr)
+    return code
+
+
+def run(config: AgentConfig) -> int:
+    tls = TlsFiles.in_dir(config.tls_dir, config.name)
+    if not tls.exists():
+        return _fail(f"missing TLS files for {config.name!r}: need {tls.ca}, {tls.cert} and {tls.key}", 2)
+    try:
+        journal = Journal(config.data_dir)
+    except JournalBusy as err:
+        return _fail(str(err))
+    try:
+        driver = _compute_driver(config)
+    except CloudError as err:
+        journal.close()
+        return _fail(str(err))
+
+    usage = HostUsage(config.data_dir, config.capacity_vcpus, config.memory_bytes, config.disk_bytes)
+    fence = TermFence(journal)
+    servicer = AgentServicer(config.name, journal, driver, fence, usage)
+    servicer.instances.adopt()
+
+    try:
+        server = make_server(config.listen, tls)
+    except OSError as err:
+        driver.close()
+        journal.close()
+        return _fail(str(err))
+    agent_pb2_grpc.add_AgentServicer_to_server(servicer, server)
+    health = serve_health_and_reflection(server, [AGENT_SERVICE])
+    server.start()
+
+    def join_request() -> node_pb2.JoinRequest:
+        return node_pb2.JoinRequest(
+            host_name=config.name, address=config.advertise_address, capacity=usage.capacity(),
+            drivers=driver.fingerprint(), labels=config.labels, agent_version=agent_version(),
+            images=driver.images())
+
+    heartbeat = Heartbeat(SchedulerLink(config.schedulers, tls), journal, usage,
+                          servicer.instances.observe_all, driver.images, join_request,
+                          config.heartbeat_interval)
+    heartbeat.start()
+    log.info("agent %s %s serving on %s (advertised %s), schedulers: %s", config.name,
+             agent_version(), config.listen, config.advertise_address,
+             ", ".join(config.schedulers) or "none")
+
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        log.info("received %s; shutting down", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stopping.wait(1.0):
+        pass
+
+    health.enter_graceful_shutdown()
+    heartbeat.stop()
+    server.stop(SHUTDOWN_GRACE).wait()
+    heartbeat.join(timeout=SHUTDOWN_GRACE)
+    driver.close()
+    journal.close()
+    log.info("agent stopped; its instances keep running")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sample-config":
+        sys.stdout.write(render_sample(AgentConfig))
+        return 0
+    if args.config is not None and not args.config.exists():
+        return _fail(f"config file {args.config} does not exist", 2)
+    overrides = {key: getattr(args, key) for key in
+                 ("name", "listen", "advertise", "data_dir", "tls_dir", "schedulers", "log_level")}
+    try:
+        config = load_config(args.config or DEFAULT_PATH, overrides)
+    except ConfigError as err:
+        return _fail(str(err), 2)
+    setup_logging(config.log_level, config.log_json)
+    # The docker SDK's HTTP chatter drowns the agent's own debug lines.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    return run(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,571 @@
+"""The all-in-one cluster: three schedulers and one agent on this machine's loopback.
+
+    python -m cli.allinone up [--timeout 60] [--no-wait]
+    python -m cli.allinone status
+    python -m cli.allinone down [--purge]
+
+The same daemons and configs as a real deployment, only every address is on
+127.0.0.1. Everything lives under one home directory ($THECLOUD_HOME, default
+/var/lib/thecloud/allinone for root, else ~/.local/share/thecloud/allinone):
+
+    ca/                 the cluster CA (ca.crt, ca.key)
+    tls/                ca.crt and <name>.crt/.key for sched-1..3, agent-1, admin
+    secrets/cluster.key the Raft password and join-token key (hex, mode 0600)
+    etc/                sched-N.toml, agent-1.toml, cli.toml
+    data/<name>/        each daemon's data directory
+    log/<name>.log      each daemon's stdout and stderr
+    run/<name>.pid      each running daemon's pid
+
+Ports: schedulers' API at BASE+1.., Raft at BASE+101.., the agent at BASE+200,
+BASE being $THECLOUD_BASE_PORT (default 7100), so tests can run a second cluster.
+The agent is "agent-1" on the default ports and "agent-1-<BASE>" otherwise: the
+agent labels its containers with its name, and two clusters sharing one Docker
+Engine must not take each other's containers for their own.
+Importable: `AllInOne(home, base_port).up()`, `.down()`, `.stop_node()`, ...
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from common.tls import TlsFiles, ensure_ca, issue
+from proto.v1 import public_pb2, resources_pb2
+
+from cli import tomlwriter
+from cli.client import ClusterClient, RetryPolicy
+from cli.errors import RpcFailure
+from cli.settings import CliConfig, default_config_path, write_cli_config
+
+CLUSTER_NAME = "allinone"
+DEFAULT_BASE_PORT = 7100
+SCHEDULERS = ("sched-1", "sched-2", "sched-3")
+AGENT = "agent-1"
+ADMIN = "admin"
+LOOPBACK_NAMES = ["127.0.0.1", "localhost"]
+CLI_CONFIG_MARK = "cli.allinone"
+_CLI_HEADER_START = f"Written by `python -m {CLI_CONFIG_MARK} up`"
+_RENEW_BEFORE = dt.timedelta(days=30)
+_PROBE = RetryPolicy(call_timeout=2.0, budget=0.0)
+
+
+class AllInOneError(RuntimeError):
+    """The cluster could not be set up or did not become healthy."""
+
+
+def default_home() -> Path:
+    if os.environ.get("THECLOUD_HOME"):
+        return Path(os.environ["THECLOUD_HOME"]).expanduser()
+    if os.geteuid() == 0:
+        return Path("/var/lib/thecloud/allinone")
+    return Path.home() / ".local" / "share" / "thecloud" / "allinone"
+
+
+def default_base_port() -> int:
+    text = os.environ.get("THECLOUD_BASE_PORT", "")
+    try:
+        port = int(text) if text else DEFAULT_BASE_PORT
+    except ValueError:
+        raise AllInOneError(f"THECLOUD_BASE_PORT={text!r} is not a port number") from None
+    if not 0 < port <= 65535 - 200:
+        raise AllInOneError(f"THECLOUD_BASE_PORT={port} leaves no room for BASE+200")
+    return port
+
+
+@dataclass(frozen=True)
+class Node:
+    """One daemon of the all-in-one cluster."""
+
+    name: str
+    role: str            # "scheduler" or "agent": its certificate's role too
+    api: str             # the address it serves gRPC on
+    raft: str = ""       # schedulers only
+
+
+def _bin_dir() -> Path:
+    # Not resolved: the venv's bin directory is where python is, not where it links to.
+    return Path(sys.executable).parent
+
+
+def _daemon_argv(program: str, module: str) -> list[str]:
+    script = _bin_dir() / program
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", module]
+
+
+def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _cert_is_current(files: TlsFiles, ca_cert_pem: bytes) -> bool:
+    """The node's files exist, were issued by this CA and are not about to expire."""
+    if not files.exists() or files.ca.read_bytes() != ca_cert_pem:
+        return False
+    try:
+        cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+        ca = x509.load_pem_x509_certificate(ca_cert_pem)
+    except ValueError:
+        return False
+    try:
+        # Every CA of an all-in-one home has the same name: check the signature.
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > _RENEW_BEFORE
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except OSError as err:
+        return f"(cannot read {path}: {err.strerror})"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+
+class AllInOne:
+    """A whole cluster on loopback under `home`, its ports counted from `base_port`."""
+
+    def __init__(self, home: Path | str | None = None, base_port: int | None = None,
+                 cluster_name: str = CLUSTER_NAME, cli_config_path: Path | str | None = None,
+                 compute_driver: str = "docker", agent_name: str | None = None,
+                 scheduler_overrides: dict | None = None, agent_overrides: dict | None = None):
+        """`*_overrides` are extra keys for the daemons' TOML files (say capacity_vcpus)."""
+        self.home = Path(home).expanduser() if home else default_home()
+        self.base_port = default_base_port() if base_port is None else int(base_port)
+        self.cluster_name = cluster_name
+        self.compute_driver = compute_driver
+        self.scheduler_overrides = dict(scheduler_overrides or {})
+        self.agent_overrides = dict(agent_overrides or {})
+        if agent_name is None:
+            agent_name = AGENT if self.base_port == DEFAULT_BASE_PORT else f"{AGENT}-{self.base_port}"
+        self.ca_dir = self.home / "ca"
+        self.tls_dir = self.home / "tls"
+        self.secret_file = self.home / "secrets" / "cluster.key"
+        self.etc_dir = self.home / "etc"
+        self.cli_config_path = Path(cli_config_path) if cli_config_path else self.etc_dir / "cli.toml"
+        port = self.base_port
+        self.schedulers = [Node(name, "scheduler", f"127.0.0.1:{port + i}", f"127.0.0.1:{port + 100 + i}")
+                           for i, name in enumerate(SCHEDULERS, start=1)]
+        self.agent = Node(agent_name, "agent", f"127.0.0.1:{port + 200}")
+        self.nodes = {node.name: node for node in [*self.schedulers, self.agent]}
+        self._children: dict[str, subprocess.Popen] = {}
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The schedulers' public API addresses."""
+        return [node.api for node in self.schedulers]
+
+    @property
+    def agent_name(self) -> str:
+        return self.agent.name
+
+    @property
+    def admin_tls(self) -> TlsFiles:
+        return TlsFiles.in_dir(self.tls_dir, ADMIN)
+
+    def config_path(self, name: str) -> Path:
+        return self.etc_dir / f"{self._node(name).name}.toml"
+
+    def data_path(self, name: str) -> Path:
+        return self.home / "data" / self._node(name).name
+
+    def log_path(self, name: str) -> Path:
+        return self.home / "log" / f"{self._node(name).name}.log"
+
+    def pid_path(self, name: str) -> Path:
+        return self.home / "run" / f"{self._node(name).name}.pid"
+
+    def _node(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise AllInOneError(f"no node {name!r} (nodes: {', '.join(self.nodes)})") from None
+
+    # --- files ---------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create whatever is missing: directories, CA, certificates, secret, configs."""
+        for directory in (self.home, self.etc_dir, self.home / "log", self.home / "run"):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.home.chmod(0o700)
+        ensure_ca(self.ca_dir, self.cluster_name)
+        ca_cert = (self.ca_dir / "ca.crt").read_bytes()
+        identities = [(node.name, node.role) for node in self.nodes.values()] + [(ADMIN, "admin")]
+        for name, role in identities:
+            if not _cert_is_current(TlsFiles.in_dir(self.tls_dir, name), ca_cert):
+                issue(self.ca_dir, self.tls_dir, name, role, LOOPBACK_NAMES)
+        self._ensure_secret()
+        for node in self.nodes.values():
+            self.data_path(node.name).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for node in self.schedulers:
+            _write_atomic(self.config_path(node.name), self.scheduler_config(node))
+        _write_atomic(self.config_path(self.agent.name), self.agent_config())
+        write_cli_config(self.cli_config_path, self.cli_config(), header=self._cli_header())
+
+    def _ensure_secret(self) -> None:
+        self.secret_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.secret_file.exists() or not self.secret_file.read_text().strip():
+            _write_atomic(self.secret_file, secrets.token_hex(32) + "\n", mode=0o600)
+        self.secret_file.chmod(0o600)
+
+    def scheduler_config(self, node: Node) -> str:
+        """The TOML `thecloud-scheduler --config` reads for `node`."""
+        doc = {
+            "name": node.name,
+            "cluster_name": self.cluster_name,
+            "listen": node.api,
+            "raft_address": node.raft,
+            "data_dir": self.data_path(node.name),
+            "tls_dir": self.tls_dir,
+            "secret_file": self.secret_file,
+            **self.scheduler_overrides,
+            "members": [{"name": m.name, "api": m.api, "raft": m.raft} for m in self.schedulers],
+        }
+        return f"# Written by {CLI_CONFIG_MARK} for {node.name}; rewritten on every `up`.\n" + \
+            tomlwriter.dumps(doc, {"listen": "public API and node API (mTLS)",
+                                   "members": "every scheduler, self included"})
+
+    def agent_config(self) -> str:
+        """The TOML `thecloud-agent --config` reads."""
+        doc = {
+            "name": self.agent.name,
+            "listen": self.agent.api,
+            "schedulers": self.endpoints,
+            "data_dir": self.data_path(self.agent.name),
+            "tls_dir": self.tls_dir,
+            "compute_driver": self.compute_driver,
+            **self.agent_overrides,
+        }
+        return f"# Written by {CLI_CONFIG_MARK} for {self.agent.name}; rewritten on every `up`.\n" + \
+            tomlwriter.dumps(doc)
+
+    def cli_config(self) -> CliConfig:
+        tls = self.admin_tls
+        return CliConfig(endpoints=self.endpoints, ca=str(tls.ca), cert=str(tls.cert),
+                         key=str(tls.key), project="default")
+
+    def _cli_header(self) -> str:
+        return (f"{_CLI_HEADER_START} for the all-in-one cluster in {self.home} "
+                "(delete this line to keep `up` from rewriting the file).")
+
+    def install_cli_config(self, path: Path | None = None) -> tuple[Path, bool]:
+        """Also write the CLI config to `path` (default: where `cloud` looks for it).
+
+        A file there that this module did not write is left alone. Returns the path and
+        whether it was written.
+        """
+        path = Path(path) if path else default_config_path()
+        if path.resolve() == self.cli_config_path.resolve():
+            return path, True
+        if path.exists() and not path.read_text(errors="replace").startswith(f"# {_CLI_HEADER_START}"):
+            return path, False
+        write_cli_config(path, self.cli_config(), header=self._cli_header())
+        return path, True
+
+    # --- processes -----------------------------------------------------------
+
+    def command(self, name: str) -> list[str]:
+        node = self._node(name)
+        if node.role == "scheduler":
+            argv = _daemon_argv("thecloud-scheduler", "scheduler.main")
+        else:
+            argv = _daemon_argv("thecloud-agent", "agent.main")
+        return argv + ["--config", str(self.config_path(name))]
+
+    def pid(self, name: str) -> int | None:
+        """The pid of `name` if it is running (checked in /proc, not only the pid file)."""
+        child = self._children.get(name)
+        if child is not None and child.poll() is not None:
+            self._children.pop(name, None)
+        try:
+            pid = int(self.pid_path(name).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        proc = Path(f"/proc/{pid}")
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            return None
+        # A zombie is dead; a recycled pid belongs to someone else.
+        if state == "Z" or str(self.config_path(name)) not in cmdline:
+            return None
+        return pid
+
+    def start_node(self, name: str) -> int:
+        """Start `name` in the background unless it already runs; returns its pid."""
+        node = self._node(name)
+        pid = self.pid(node.name)
+        if pid is not None:
+            return pid
+        if not self.config_path(name).exists():
+            self.prepare()
+        log = self.log_path(name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            out.write(f"--- {CLI_CONFIG_MARK}: starting {name} at "
+                      f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
+            out.flush()
+            child = subprocess.Popen(self.command(name), stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     cwd=self.data_path(name),
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._children[name] = child
+        _write_atomic(self.pid_path(name), f"{child.pid}\n")
+        return child.pid
+
+    def stop_node(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """Send `sig` to `name`. For a terminating signal, wait (SIGKILL after `timeout`).
+
+        Other signals (SIGSTOP, SIGCONT, SIGHUP) are only delivered: SIGSTOP freezes a
+        node, which a test can use to make it unreachable without closing its sockets.
+        """
+        self._signal_all({name: self.pid(name)}, sig, timeout)
+
+    def _signal_all(self, pids: dict[str, int | None], sig: int, timeout: float) -> None:
+        pids = {name: pid for name, pid in pids.items() if pid is not None}
+        for pid in pids.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+                if sig != signal.SIGKILL and sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+                    os.kill(pid, signal.SIGCONT)  # a frozen node must wake up to exit
+        if sig not in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):
+            return
+        if not self._wait_gone(pids, timeout):
+            for name in pids:
+                pid = self.pid(name)
+                if pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pids, 5.0)
+        for name in pids:
+            child = self._children.pop(name, None)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=1)
+            if self.pid(name) is None:
+                self.pid_path(name).unlink(missing_ok=True)
+
+    def _wait_gone(self, pids: dict[str, int], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if all(self.pid(name) is None for name in pids):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    # --- the whole cluster ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """One `up` or `down` at a time per home."""
+        lock = self.home / "run" / "allinone.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def up(self, wait: bool = True, timeout: float = 60.0) -> None:
+        """Prepare, start every daemon that is not running, and wait until healthy."""
+        with self._locked():
+            self.prepare()
+            for name in self.nodes:
+                self.start_node(name)
+        if wait:
+            self.wait_healthy(timeout)
+
+    def down(self, purge: bool = False, timeout: float = 10.0) -> list[str]:
+        """Stop every daemon (SIGTERM, then SIGKILL after `timeout`); returns who was running.
+
+        Containers the agent runs are left alone: the next `up` adopts them. `purge`
+        also removes the daemons' data and logs (the CA, certificates and secret stay,
+        so CLI configs remain valid).
+        """
+        if not self.home.exists():
+            return []
+        with self._locked():
+            pids = {name: self.pid(name) for name in self.nodes}
+            running = [name for name, pid in pids.items() if pid is not None]
+            # The agent first, so that it does not spend its last seconds missing schedulers.
+            self._signal_all({self.agent.name: pids.pop(self.agent.name)}, signal.SIGTERM, timeout)
+            self._signal_all(pids, signal.SIGTERM, timeout)
+            for name in self.nodes:
+                self.pid_path(name).unlink(missing_ok=True)
+            if purge:
+                shutil.rmtree(self.home / "data", ignore_errors=True)
+                shutil.rmtree(self.home / "log", ignore_errors=True)
+        return running
+
+    def client(self, policy: RetryPolicy | None = None) -> ClusterClient:
+        """A client of the public API under the admin certificate."""
+        return ClusterClient(self.endpoints, self.admin_tls, read_policy=policy or _PROBE)
+
+    def problems(self, client: ClusterClient | None = None) -> list[str]:
+        """Why the cluster is not healthy yet; empty when every check passes.
+
+        Healthy: every daemon runs, Cluster.GetStatus names a leader and every
+        scheduler reachable, and Hosts.ListHosts has the agent UP.
+        """
+        found = [f"{name} is not running" for name in self.nodes if self.pid(name) is None]
+        own = client is None
+        client = client or self.client()
+        try:
+            status = client.call("Cluster", "GetStatus", public_pb2.GetClusterStatusRequest())
+            if not status.leader:
+                found.append("no scheduler leader yet")
+            reachable = sum(1 for m in status.members if m.reachable)
+            if reachable < len(self.schedulers):
+                found.append(f"{reachable}/{len(self.schedulers)} schedulers reachable")
+            hosts = client.call("Hosts", "ListHosts", public_pb2.ListHostsRequest(page_size=1000))
+            host = next((h for h in hosts.hosts if h.meta.name == self.agent.name), None)
+            if host is None:
+                found.append(f"{self.agent.name} has not joined yet")
+            elif host.state != resources_pb2.HOST_STATE_UP:
+                found.append(f"{self.agent.name} is not UP yet{': ' + host.reason if host.reason else ''}")
+        except RpcFailure as err:
+            found.append(f"the public API does not answer: {err.message}")
+        finally:
+            if own:
+                client.close()
+        return found
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Return once healthy; AllInOneError with the logs' tails after `timeout`.
+
+        A daemon that exits meanwhile fails the wait at once.
+        """
+        deadline = time.monotonic() + timeout
+        found: list[str] = []
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                dead = [name for name in self.nodes if self.pid(name) is None]
+                if dead:
+                    raise AllInOneError(self._report(f"{', '.join(dead)} exited", dead))
+                found = self.problems(client)
+                if not found:
+                    return
+                time.sleep(0.5)
+        suspects = list(self.nodes) if any("scheduler" in p or "API" in p for p in found) \
+            else [self.agent.name]
+        raise AllInOneError(self._report(
+            f"not healthy after {timeout:g}s: {'; '.join(found)}", suspects))
+
+    def _report(self, headline: str, names: list[str]) -> str:
+        parts = [headline]
+        for name in names:
+            parts.append(f"--- last lines of {self.log_path(name)}:\n{_tail(self.log_path(name))}")
+        return "\n".join(parts)
+
+
+def _print_status(cluster: AllInOne) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("NODE", "ROLE", "ADDRESS", "PID", "LOG"):
+        table.add_column(column)
+    all_running = True
+    for node in cluster.nodes.values():
+        pid = cluster.pid(node.name)
+        all_running = all_running and pid is not None
+        table.add_row(node.name, node.role, node.api, str(pid) if pid else "[red]stopped[/red]",
+                      str(cluster.log_path(node.name)))
+    console.print(f"home {cluster.home}")
+    console.print(table)
+    found = cluster.problems()
+    console.print("healthy" if not found else "not healthy: " + "; ".join(found))
+    return 0 if all_running and not found else 1
+
+
+def _print_next_steps(cluster: AllInOne, cli_config: Path, installed: bool) -> None:
+    cloud = _bin_dir() / "cloud"
+    on_path = shutil.which("cloud") == str(cloud)
+    leader = ""
+    with contextlib.suppress(RpcFailure), cluster.client() as client:
+        leader = client.call("Cluster", "GetStatus", public_pb2.GetClusterStatusRequest()).leader
+    print(f"thecloud all-in-one cluster '{cluster.cluster_name}' is up (home {cluster.home})")
+    print(f"  schedulers  {', '.join(cluster.endpoints)}" + (f"  (leader {leader})" if leader else ""))
+    print(f"  agent       {cluster.agent.name} at {cluster.agent.api}")
+    print(f"  logs        {cluster.home / 'log'}/")
+    if installed:
+        print(f"  CLI config  {cli_config}")
+    else:
+        print(f"  CLI config  {cluster.cli_config_path} ({cli_config} is yours and was kept: "
+              f"export THECLOUD_CONFIG={cluster.cli_config_path})")
+    print(f"The cloud command is {cloud}" +
+          ("" if on_path else f" (not on PATH: export PATH={cloud.parent}:$PATH)"))
+    print("Try:")
+    print("  cloud cluster status")
+    print("  cloud host list")
+    print("  cloud instance create web1 --image thecloud/busybox:test --cpus 1 --memory 128M "
+          "--command 'httpd -f -p 8080' --wait")
+    print("Stop it with `make down` (containers keep running and are adopted by the next `up`).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cli.allinone",
+                                     description="Run a whole thecloud cluster on this machine's loopback.")
+    parser.add_argument("--home", default=None, help="default $THECLOUD_HOME or the per-user/root default")
+    parser.add_argument("--base-port", type=int, default=None, help="default $THECLOUD_BASE_PORT or 7100")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = actions.add_parser("up", help="set up and start the cluster, wait until healthy")
+    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health (default 60)")
+    up.add_argument("--no-wait", action="store_true", help="start the daemons and return")
+    down = actions.add_parser("down", help="stop every daemon")
+    down.add_argument("--purge", action="store_true", help="also remove the daemons' data and logs")
+    actions.add_parser("status", help="the daemons' processes and the cluster's health")
+    args = parser.parse_args(argv)
+    try:
+        cluster = AllInOne(args.home, args.base_port)
+        if args.action == "up":
+            cluster.up(wait=not args.no_wait, timeout=args.timeout)
+            cli_config, installed = cluster.install_cli_config()
+            if args.no_wait:
+                print(f"started {', '.join(cluster.nodes)}; logs in {cluster.home / 'log'}/")
+            else:
+                _print_next_steps(cluster, cli_config, installed)
+            return 0
+        if args.action == "down":
+            stopped = cluster.down(purge=args.purge)
+            print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+            if args.purge:
+                print(f"removed {cluster.home / 'data'} and {cluster.home / 'log'}")
+            return 0
+        return _print_status(cluster)
+    except AllInOneError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Requests and waits the agent's integration tests share."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from proto.v1 import agent_pb2, resources_pb2
+from tests.conftest import BUSYBOX_IMAGE
+
+State = resources_pb2.InstanceState
+MiB = 1024 * 1024
+HTTPD = ["httpd", "-f", "-p", "8080"]
+
+
+def new_instance_id() -> str:
+    return f"i-{uuid.uuid4().hex[:16]}"
+
+
+def ensure(instance_id: str, command=HTTPD, desired: str = "running", term: int = 1,
+           image: str = BUSYBOX_IMAGE, vcpus: int = 1, memory: int = 64 * MiB,
+           name: str = "web", env: dict | None = None) -> agent_pb2.EnsureInstanceRequest:
+    return agent_pb2.EnsureInstanceRequest(
+        fence=agent_pb2.Fence(term=term, leader="test-scheduler"), instance_id=instance_id,
+        name=name, project="default", desired_state=desired,
+        spec=resources_pb2.InstanceSpec(image=image, vcpus=vcpus, memory_bytes=memory,
+                                        command=list(command), env=env or {}))
+
+
+def container_of(docker_client, instance_id: str):
+    return docker_client.containers.get(f"thecloud-{instance_id}")
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
