@@ -489,15 +489,14 @@ def _print_status(cluster: AllInOne) -> int:
 
     console = Console(highlight=False)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("NODE", "ROLE", "ADDRESS", "PID", "LOG"):
+    for column in ("NODE", "ROLE", "ADDRESS", "PID"):
         table.add_column(column)
     all_running = True
     for node in cluster.nodes.values():
         pid = cluster.pid(node.name)
         all_running = all_running and pid is not None
-        table.add_row(node.name, node.role, node.api, str(pid) if pid else "[red]stopped[/red]",
-                      str(cluster.log_path(node.name)))
-    console.print(f"home {cluster.home}")
+        table.add_row(node.name, node.role, node.api, str(pid) if pid else "[red]stopped[/red]")
+    console.print(f"home {cluster.home}, logs in {cluster.home / 'log'}/<node>.log")
     console.print(table)
     found = cluster.problems()
     console.print("healthy" if not found else "not healthy: " + "; ".join(found))

@@ -26,6 +26,7 @@ from scheduler.state import records as r
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+ENSURES_PER_HOST = 4
 
 
 def needs_ensure(instance: dict, observed) -> bool:
@@ -128,11 +129,7 @@ class Reconciler:
         with self.store.read_lock:
             desired = {i["id"]: dict(i) for i in self.store.read().instances_on(host["id"])}
         updates: list[tuple[str, dict]] = []
-        for instance_id, seen in observed.items():
-            if instance_id not in desired:
-                log.info("host %s runs %s which is no longer its own: removing", host["name"], instance_id)
-                stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance_id),
-                                    timeout=timeout)
+        ensures = []
         for instance in desired.values():
             seen = observed.get(instance["id"])
             if instance["state"] == r.DELETING:
@@ -140,9 +137,7 @@ class Reconciler:
                                     timeout=timeout)
                 updates.append(("instance.purge", {"id": instance["id"]}))
             elif needs_ensure(instance, seen) and self._due(instance["id"]):
-                result = self._ensure(stub, fence, instance, timeout)
-                updates.append(("instance.observe",
-                                observed_args(host["id"], result, instance["desired_generation"])))
+                ensures.append(instance)
             elif seen is None and instance["state"] in (r.RUNNING,):
                 updates.append(("instance.observe", {
                     "id": instance["id"], "host_id": host["id"], "state": r.FAILED,
@@ -151,6 +146,17 @@ class Reconciler:
                 updates.append(("instance.observe", observed_args(host["id"], seen)))
         if updates:
             self.proposer.propose_many(updates)
+        if ensures:
+            # A few at a time: the engine overlaps container starts; each result is
+            # written as soon as it is known, so progress shows while the rest start.
+            with futures.ThreadPoolExecutor(max_workers=ENSURES_PER_HOST) as pool:
+                done = pool.map(lambda i: self._ensure_and_record(stub, fence, host, i, timeout), ensures)
+                list(done)
+
+    def _ensure_and_record(self, stub, fence, host: dict, instance: dict, timeout: float) -> None:
+        result = self._ensure(stub, fence, instance, timeout)
+        self.proposer.propose("instance.observe",
+                              observed_args(host["id"], result, instance["desired_generation"]))
 
     def _ensure(self, stub, fence, instance: dict, timeout: float):
         log.info("ensuring %s (%s) is %s", instance["name"], instance["id"], instance["desired_state"])

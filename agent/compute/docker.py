@@ -197,6 +197,8 @@ class DockerDriver(ComputeDriver):
                     self._client.images.get(spec.image)
                 except docker.errors.ImageNotFound:
                     return self._failed(instance_id, f"image {spec.image} not found on host")
+                except docker.errors.APIError as err:
+                    return self._failed(instance_id, f"image {spec.image}: {err.explanation or err}")
                 try:
                     container = self._create(instance_id, name, project, spec)
                 except docker.errors.APIError as err:

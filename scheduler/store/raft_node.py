@@ -57,6 +57,21 @@ class DurableTransport(TCPTransport):
             return True
         return super().send(node, message)
 
+    def _onMessageReceived(self, node, message):
+        # pysyncobj's leader sets nextIndex to the acknowledged position on every
+        # successful ack, moving it back behind entries it already sent; the follower
+        # then gets them again and truncates/re-appends them. Keep the optimistic
+        # nextIndex on success; failures (reset=True) still move it back.
+        if isinstance(message, dict) and message.get("type") == "next_node_idx" \
+                and message.get("success") and not message.get("reset"):
+            next_index = getattr(self._syncObj, "_SyncObj__raftNextIndex", None)
+            before = next_index.get(node) if next_index is not None else None
+            super()._onMessageReceived(node, message)
+            if before is not None and next_index.get(node, before) < before:
+                next_index[node] = before
+            return
+        super()._onMessageReceived(node, message)
+
     def release(self) -> None:
         held, self._held = self._held, []
         for node, message in held:

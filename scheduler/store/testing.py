@@ -110,3 +110,24 @@ class LocalCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def spawn_raft_process(address: str, peers: list[str], data_dir: Path, tuning: RaftTuning | None = None,
+                       machine: str = TEST_MACHINE, password: str = TEST_PASSWORD):
+    """A bare Raft process with no RaftStore owner (benchmarks: a follower that costs
+    no mirror). It exits when this process dies or closes its stdin."""
+    import json
+    import subprocess
+    import sys
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "raft-process.json"
+    config.write_text(json.dumps({
+        "machine": machine, "self_address": address, "peers": peers, "data_dir": str(data_dir),
+        "password": password, "tuning": (tuning or RaftTuning()).to_dict(), "parent_pid": os.getpid(),
+    }))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p and os.path.isdir(p)))
+    with open(data_dir / "raft.log", "ab") as log_file:
+        return subprocess.Popen([sys.executable, "-m", "scheduler.store.process", "--config", str(config)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file, env=env)

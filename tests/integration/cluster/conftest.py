@@ -1,66 +1,14 @@
 """A whole all-in-one cluster (3 schedulers, 1 agent) in a temporary home, per module."""
-import os
-import time
-
-import docker
 import pytest
 
 from cli.allinone import AllInOne
-from cli.client import ClusterClient
-from common.tls import TlsFiles
-from proto.v1 import public_pb2, resources_pb2 as pb
-from tests.conftest import free_port
-
-
-def _free_base_port() -> int:
-    # The launcher uses base+1..3 (API), base+101..103 (Raft) and base+200 (agent).
-    for _ in range(50):
-        base = free_port() // 10 * 10
-        if base + 300 < 65000:
-            return base
-    raise RuntimeError("no free port range")
-
-
-class Cluster:
-    def __init__(self, aio: AllInOne, home):
-        self.aio = aio
-        self.home = home
-        self.client = ClusterClient(aio.endpoints, TlsFiles.in_dir(home / "tls", "admin"))
-
-    def call(self, service, method, request, **kw):
-        return self.client.call(service, method, request, **kw)
-
-    def status(self):
-        return self.call("Cluster", "GetStatus", public_pb2.GetClusterStatusRequest())
-
-    def leader(self) -> str:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            status = self.status()
-            if status.leader:
-                return status.leader
-            time.sleep(0.1)
-        raise AssertionError("no leader elected")
-
-    def instances(self, consistent=False):
-        return self.client.list_all("Instances", "ListInstances", public_pb2.ListInstancesRequest(),
-                                    "instances").instances
-
-    def wait_instance(self, name, states=(pb.INSTANCE_STATE_RUNNING,), timeout=60):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
-            if last.state in states:
-                return last
-            time.sleep(0.2)
-        raise AssertionError(f"instance {name} did not reach {states}: {last}")
+from cluster_harness import Cluster, free_base_port
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, docker_client, busybox_image):
     home = tmp_path_factory.mktemp("aio")
-    aio = AllInOne(home, _free_base_port(), agent_overrides={"capacity_vcpus": 64})
+    aio = AllInOne(home, free_base_port(), agent_overrides={"capacity_vcpus": 64})
     try:
         aio.up(wait=True)
     except Exception:
@@ -75,6 +23,3 @@ def cluster(tmp_path_factory, docker_client, busybox_image):
             f"{k}={v}" for k, v in agent_label.items()]}):
         container.remove(force=True)
 
-
-def agent_containers(docker_client, agent_name):
-    return docker_client.containers.list(all=True, filters={"label": [f"thecloud.agent={agent_name}"]})

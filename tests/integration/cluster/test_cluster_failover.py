@@ -8,7 +8,7 @@ from cli.client import ClusterClient, RetryPolicy
 from cli.errors import RpcFailure
 from common.tls import TlsFiles
 from proto.v1 import public_pb2, resources_pb2 as pb
-from tests.integration.cluster.conftest import agent_containers
+from cluster_harness import agent_containers
 
 MiB = 1024**2
 CLIENTS = 4
@@ -32,7 +32,7 @@ def _creator(cluster, worker: int, acknowledged: dict, failures: list, stop: thr
             except RpcFailure as err:
                 failures.append((name, err.code.name, str(err)))
             n += 1
-            time.sleep(0.05)
+            time.sleep(0.4)
     finally:
         client.close()
 
