@@ -212,8 +212,9 @@ def test_an_unhealthy_cluster_times_out_naming_the_problem(aio, monkeypatch):
     fake_daemons(monkeypatch)  # running, but nothing answers on the API ports
     with pytest.raises(AllInOneError) as err:
         aio.up(wait=True, timeout=1)
-    assert "not healthy after 1s" in str(err.value)
-    assert "the public API does not answer" in str(err.value)
+    message = str(err.value)
+    assert "not healthy after 1s" in message, message
+    assert "the public API does not answer" in message, message
     assert str(aio.log_path("sched-1")) in str(err.value)
 
 
