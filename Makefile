@@ -29,7 +29,7 @@ test: venv images
 
 bench: venv images
 	mkdir -p bench/results
-	@set -e; for b in bench/*.py; do \
+	@set -e; for b in bench/[!_]*.py; do \
 		[ -e "$$b" ] || { echo "make bench: no bench/*.py" >&2; exit 0; }; \
 		echo "== $$b"; $(PYTHON) "$$b"; \
 	done
