@@ -1,8 +1,10 @@
 """Driving a whole all-in-one cluster from tests: a client that tries every scheduler, waits."""
 from __future__ import annotations
 
+import contextlib
 import time
 
+from cli.allinone import AllInOne
 from cli.client import ClusterClient
 from common.tls import TlsFiles
 from proto.v1 import public_pb2, resources_pb2 as pb
@@ -57,3 +59,19 @@ class Cluster:
 
 def agent_containers(docker_client, agent_name):
     return docker_client.containers.list(all=True, filters={"label": [f"thecloud.agent={agent_name}"]})
+
+
+@contextlib.contextmanager
+def running_cluster(home, docker_client, scheduler_overrides=None, agent_overrides=None):
+    """Start a cluster in `home`; stop it and remove its containers afterwards."""
+    aio = AllInOne(home, free_base_port(), scheduler_overrides=scheduler_overrides,
+                   agent_overrides={"capacity_vcpus": 64, **(agent_overrides or {})})
+    try:
+        aio.up(wait=True)
+        cluster = Cluster(aio, home)
+        yield cluster
+        cluster.client.close()
+    finally:
+        aio.down()
+        for container in agent_containers(docker_client, aio.agent_name):
+            container.remove(force=True)
