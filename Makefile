@@ -10,9 +10,12 @@ all: venv images
 venv:
 	bash scripts/install-deps.sh
 
+# scripts/setup.d/*.sh: each feature's engine start-up and cached test assets
+# (libvirt daemons, guest kernels, …), run in name order; each is idempotent.
 images:
 	bash scripts/start-docker.sh
 	bash scripts/build-busybox-image.sh
+	@set -e; for s in scripts/setup.d/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; bash "$$s"; done
 
 proto: venv
 	@ls proto/v1/*.proto >/dev/null 2>&1 || { echo "make proto: no proto/v1/*.proto to compile" >&2; exit 1; }

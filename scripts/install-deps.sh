@@ -28,6 +28,15 @@ DEB_PACKAGES=(
     util-linux
 )
 
+# Each feature lists the Debian packages it needs in scripts/packages.d/*.txt
+# (one a line, '#' comments), so features add packages without touching this file.
+for list in scripts/packages.d/*.txt; do
+    [[ -e $list ]] || continue
+    while read -r pkg _; do
+        [[ -z $pkg || $pkg == \#* ]] || DEB_PACKAGES+=("$pkg")
+    done <"$list"
+done
+
 VENV=${VENV:-.venv}
 STAMP=$VENV/.thecloud-deps.stamp
 
