@@ -23,7 +23,42 @@ from proto.v1 import node_pb2, node_pb2_grpc
 log = logging.getLogger(__name__)
 
 RPC_TIMEOUT = 5.0
-MAX_BACKOFF = 30.0
+# Failed heartbeats are retried soon: a few intervals of silence mark the host down.
+BACKOFF_INTERVALS = 3
+
+
+class Latest(threading.Thread):
+    """The latest result of a slow engine query, refreshed in the background.
+
+    The heartbeat reports what the engine showed most recently instead of waiting
+    on it: an engine that is slow (busy starting containers) must not make a live
+    host look dead to the schedulers.
+    """
+
+    def __init__(self, query: Callable[[], list], period: float, name: str):
+        super().__init__(name=f"latest-{name}", daemon=True)
+        self.query, self.period = query, period
+        self._value: list | None = None
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._value = self.query()
+                self._ready.set()
+            except Exception as err:  # noqa: BLE001 - keep the last good value; try again
+                log.debug("%s failed: %s", self.name, err)
+            self._stopping.wait(self.period)
+
+    def __call__(self) -> list:
+        if not self.is_alive():      # not refreshing in the background: ask now
+            return list(self.query())
+        self._ready.wait(timeout=RPC_TIMEOUT)
+        return list(self._value or [])
+
+    def stop(self) -> None:
+        self._stopping.set()
 
 
 class SchedulerLink:
@@ -81,8 +116,8 @@ class Heartbeat(threading.Thread):
         self.link = link
         self.journal = journal
         self.usage = usage
-        self.observe = observe
-        self.images = images
+        self.observe = Latest(observe, interval, "observe")
+        self.images = Latest(images, max(interval, 5.0), "images")
         self.join_request = join_request
         self.interval = interval
         self._configured_interval = interval
@@ -92,6 +127,8 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self._stopping.set()
+        self.observe.stop()
+        self.images.stop()
 
     def _apply_interval(self, interval_ms: int) -> None:
         self.interval = interval_ms / 1000 if interval_ms > 0 else self._configured_interval
@@ -131,13 +168,15 @@ class Heartbeat(threading.Thread):
             self.beat()
 
     def _backoff(self) -> float:
-        delay = min(MAX_BACKOFF, self.interval * (2 ** min(self._failures, 6)))
+        delay = self.interval * min(2 ** min(self._failures, 6), BACKOFF_INTERVALS)
         return delay * random.uniform(0.5, 1.0)
 
     def run(self) -> None:
         if not self.link.addresses:
             log.warning("no schedulers configured: this agent will not join a cluster")
             return
+        self.observe.start()
+        self.images.start()
         while not self._stopping.is_set():
             try:
                 self.step()

@@ -21,6 +21,7 @@ from proto.v1 import agent_pb2
 from scheduler.api import convert
 from scheduler.api.node import differs, observed_args
 from scheduler.proposer import now_ms
+from scheduler.rescheduler import Rescheduler
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Reconciler:
         self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="reconcile")
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
         self._unwatch = None
+        self.rescheduler = Rescheduler(store, proposer, config)
 
     def start(self) -> None:
         self._unwatch = self.store.watch(lambda index, commands, results: self._wake.set())
@@ -90,6 +92,7 @@ class Reconciler:
         with self.store.read_lock:
             hosts = [dict(h) for h in self.store.read().hosts.values()]
         self._mark_silent_hosts_down(hosts)
+        self.rescheduler.run()
         for host in hosts:
             if host["state"] != r.HOST_UP:
                 continue
@@ -128,6 +131,11 @@ class Reconciler:
             agent_pb2.ListAgentInstancesRequest(), timeout=timeout).instances}
         with self.store.read_lock:
             desired = {i["id"]: dict(i) for i in self.store.read().instances_on(host["id"])}
+        for instance_id in observed.keys() - desired.keys():
+            # Deleted meanwhile, or moved away while this host was down: not its own.
+            log.info("host %s runs %s which is no longer its own: removing", host["name"], instance_id)
+            stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance_id),
+                                timeout=timeout)
         updates: list[tuple[str, dict]] = []
         ensures = []
         for instance in desired.values():

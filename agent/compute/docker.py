@@ -35,8 +35,10 @@ _RESTART_POLICIES = {"never": "no", "on-failure": "on-failure", "always": "unles
 _NO_TIME = "0001-01-01T00:00:00Z"
 
 
-def container_name(instance_id: str) -> str:
-    return f"thecloud-{instance_id}"
+def container_name(agent_name: str, instance_id: str) -> str:
+    """Unique per agent, so agents sharing one engine (tests) never collide, even when
+    an instance moves from one of them to another."""
+    return f"thecloud-{agent_name}-{instance_id}"
 
 
 def instance_state(status: str, exit_code: int, oom_killed: bool, error: str,
@@ -131,7 +133,7 @@ class DockerDriver(ComputeDriver):
 
     def _find(self, instance_id: str):
         try:
-            return self._client.containers.get(container_name(instance_id))
+            return self._client.containers.get(container_name(self.agent_name, instance_id))
         except docker.errors.NotFound:
             return None
 
@@ -164,7 +166,7 @@ class DockerDriver(ComputeDriver):
         return self._client.containers.create(
             image=spec.image,
             command=list(spec.command) or None,
-            name=container_name(instance_id),
+            name=container_name(self.agent_name, instance_id),
             hostname=name or None,
             labels=labels,
             environment=dict(spec.env),
@@ -259,7 +261,7 @@ class DockerDriver(ComputeDriver):
             observed = []
             for container in containers:
                 instance_id = container.labels.get(LABEL_INSTANCE, "")
-                if instance_id and container.name == container_name(instance_id):
+                if instance_id and container.name == container_name(self.agent_name, instance_id):
                     observed.append(self._observe(container, desired_states.get(instance_id)))
             return observed
 

@@ -26,7 +26,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15proto/v1/public.proto\x12\x0bthecloud.v1\x1a google/protobuf/field_mask.proto\x1a\x18proto/v1/resources.proto\"\x19\n\x17GetClusterStatusRequest\"\xaa\x01\n\rClusterStatus\x12\x14\n\x0c\x63luster_name\x18\x01 \x01(\t\x12\x0e\n\x06leader\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x04\x12+\n\x07members\x18\x04 \x03(\x0b\x32\x1a.thecloud.v1.ClusterMember\x12\x10\n\x08hosts_up\x18\x05 \x01(\x05\x12\x13\n\x0bhosts_total\x18\x06 \x01(\x05\x12\x11\n\tinstances\x18\x07 \x01(\x05\"\x18\n\x16GetMemberStatusRequest\"\x1e\n\x0eGetHostRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x10ListHostsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"N\n\x11ListHostsResponse\x12 \n\x05hosts\x18\x01 \x03(\x0b\x32\x11.thecloud.v1.Host\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe2\x01\n\x15\x43reateInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\'\n\x04spec\x18\x03 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12>\n\x06labels\x18\x04 \x03(\x0b\x32..thecloud.v1.CreateInstanceRequest.LabelsEntry\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"G\n\x12GetInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x12\n\nconsistent\x18\x03 \x01(\x08\"\\\n\x14ListInstancesRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\"Z\n\x15ListInstancesResponse\x12(\n\tinstances\x18\x01 \x03(\x0b\x32\x15.thecloud.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"q\n\x15UpdateInstanceRequest\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.thecloud.v1.Instance\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"6\n\x15\x44\x65leteInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteInstanceResponse\"5\n\x14StartInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"4\n\x13StopInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"K\n\x16GetInstanceLogsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x12\n\ntail_lines\x18\x03 \x01(\x05\"\x1c\n\x0cInstanceLogs\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"(\n\x15WatchInstancesRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\"X\n\rInstanceEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x15.thecloud.v1.Instance\x12\x10\n\x08revision\x18\x03 \x01(\x04\x32\xac\x01\n\x07\x43luster\x12M\n\tGetStatus\x12$.thecloud.v1.GetClusterStatusRequest\x1a\x1a.thecloud.v1.ClusterStatus\x12R\n\x0fGetMemberStatus\x12#.thecloud.v1.GetMemberStatusRequest\x1a\x1a.thecloud.v1.ClusterMember2\x8e\x01\n\x05Hosts\x12\x39\n\x07GetHost\x12\x1b.thecloud.v1.GetHostRequest\x1a\x11.thecloud.v1.Host\x12J\n\tListHosts\x12\x1d.thecloud.v1.ListHostsRequest\x1a\x1e.thecloud.v1.ListHostsResponse2\xda\x05\n\tInstances\x12K\n\x0e\x43reateInstance\x12\".thecloud.v1.CreateInstanceRequest\x1a\x15.thecloud.v1.Instance\x12\x45\n\x0bGetInstance\x12\x1f.thecloud.v1.GetInstanceRequest\x1a\x15.thecloud.v1.Instance\x12V\n\rListInstances\x12!.thecloud.v1.ListInstancesRequest\x1a\".thecloud.v1.ListInstancesResponse\x12K\n\x0eUpdateInstance\x12\".thecloud.v1.UpdateInstanceRequest\x1a\x15.thecloud.v1.Instance\x12Y\n\x0e\x44\x65leteInstance\x12\".thecloud.v1.DeleteInstanceRequest\x1a#.thecloud.v1.DeleteInstanceResponse\x12I\n\rStartInstance\x12!.thecloud.v1.StartInstanceRequest\x1a\x15.thecloud.v1.Instance\x12G\n\x0cStopInstance\x12 .thecloud.v1.StopInstanceRequest\x1a\x15.thecloud.v1.Instance\x12Q\n\x0fGetInstanceLogs\x12#.thecloud.v1.GetInstanceLogsRequest\x1a\x19.thecloud.v1.InstanceLogs\x12R\n\x0eWatchInstances\x12\".thecloud.v1.WatchInstancesRequest\x1a\x1a.thecloud.v1.InstanceEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15proto/v1/public.proto\x12\x0bthecloud.v1\x1a google/protobuf/field_mask.proto\x1a\x18proto/v1/resources.proto\"\x19\n\x17GetClusterStatusRequest\"\xaa\x01\n\rClusterStatus\x12\x14\n\x0c\x63luster_name\x18\x01 \x01(\t\x12\x0e\n\x06leader\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x04\x12+\n\x07members\x18\x04 \x03(\x0b\x32\x1a.thecloud.v1.ClusterMember\x12\x10\n\x08hosts_up\x18\x05 \x01(\x05\x12\x13\n\x0bhosts_total\x18\x06 \x01(\x05\x12\x11\n\tinstances\x18\x07 \x01(\x05\"\x18\n\x16GetMemberStatusRequest\"\x1e\n\x0eGetHostRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x10ListHostsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"N\n\x11ListHostsResponse\x12 \n\x05hosts\x18\x01 \x03(\x0b\x32\x11.thecloud.v1.Host\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe2\x01\n\x15\x43reateInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\'\n\x04spec\x18\x03 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12>\n\x06labels\x18\x04 \x03(\x0b\x32..thecloud.v1.CreateInstanceRequest.LabelsEntry\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\x12GetInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x12\n\nconsistent\x18\x03 \x01(\x08\x12\x14\n\x0cmin_revision\x18P \x01(\x04\"r\n\x14ListInstancesRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x14\n\x0cmin_revision\x18P \x01(\x04\"l\n\x15ListInstancesResponse\x12(\n\tinstances\x18\x01 \x03(\x0b\x32\x15.thecloud.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18P \x01(\x04\"q\n\x15UpdateInstanceRequest\x12\'\n\x08instance\x18\x01 \x01(\x0b\x32\x15.thecloud.v1.Instance\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"6\n\x15\x44\x65leteInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteInstanceResponse\"5\n\x14StartInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"4\n\x13StopInstanceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"K\n\x16GetInstanceLogsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x12\n\ntail_lines\x18\x03 \x01(\x05\"\x1c\n\x0cInstanceLogs\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"(\n\x15WatchInstancesRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\"X\n\rInstanceEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\'\n\x08instance\x18\x02 \x01(\x0b\x32\x15.thecloud.v1.Instance\x12\x10\n\x08revision\x18\x03 \x01(\x04\x32\xac\x01\n\x07\x43luster\x12M\n\tGetStatus\x12$.thecloud.v1.GetClusterStatusRequest\x1a\x1a.thecloud.v1.ClusterStatus\x12R\n\x0fGetMemberStatus\x12#.thecloud.v1.GetMemberStatusRequest\x1a\x1a.thecloud.v1.ClusterMember2\x8e\x01\n\x05Hosts\x12\x39\n\x07GetHost\x12\x1b.thecloud.v1.GetHostRequest\x1a\x11.thecloud.v1.Host\x12J\n\tListHosts\x12\x1d.thecloud.v1.ListHostsRequest\x1a\x1e.thecloud.v1.ListHostsResponse2\xda\x05\n\tInstances\x12K\n\x0e\x43reateInstance\x12\".thecloud.v1.CreateInstanceRequest\x1a\x15.thecloud.v1.Instance\x12\x45\n\x0bGetInstance\x12\x1f.thecloud.v1.GetInstanceRequest\x1a\x15.thecloud.v1.Instance\x12V\n\rListInstances\x12!.thecloud.v1.ListInstancesRequest\x1a\".thecloud.v1.ListInstancesResponse\x12K\n\x0eUpdateInstance\x12\".thecloud.v1.UpdateInstanceRequest\x1a\x15.thecloud.v1.Instance\x12Y\n\x0e\x44\x65leteInstance\x12\".thecloud.v1.DeleteInstanceRequest\x1a#.thecloud.v1.DeleteInstanceResponse\x12I\n\rStartInstance\x12!.thecloud.v1.StartInstanceRequest\x1a\x15.thecloud.v1.Instance\x12G\n\x0cStopInstance\x12 .thecloud.v1.StopInstanceRequest\x1a\x15.thecloud.v1.Instance\x12Q\n\x0fGetInstanceLogs\x12#.thecloud.v1.GetInstanceLogsRequest\x1a\x19.thecloud.v1.InstanceLogs\x12R\n\x0eWatchInstances\x12\".thecloud.v1.WatchInstancesRequest\x1a\x1a.thecloud.v1.InstanceEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,33 +52,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEINSTANCEREQUEST_LABELSENTRY']._serialized_start=677
   _globals['_CREATEINSTANCEREQUEST_LABELSENTRY']._serialized_end=722
   _globals['_GETINSTANCEREQUEST']._serialized_start=724
-  _globals['_GETINSTANCEREQUEST']._serialized_end=795
-  _globals['_LISTINSTANCESREQUEST']._serialized_start=797
-  _globals['_LISTINSTANCESREQUEST']._serialized_end=889
-  _globals['_LISTINSTANCESRESPONSE']._serialized_start=891
-  _globals['_LISTINSTANCESRESPONSE']._serialized_end=981
-  _globals['_UPDATEINSTANCEREQUEST']._serialized_start=983
-  _globals['_UPDATEINSTANCEREQUEST']._serialized_end=1096
-  _globals['_DELETEINSTANCEREQUEST']._serialized_start=1098
-  _globals['_DELETEINSTANCEREQUEST']._serialized_end=1152
-  _globals['_DELETEINSTANCERESPONSE']._serialized_start=1154
-  _globals['_DELETEINSTANCERESPONSE']._serialized_end=1178
-  _globals['_STARTINSTANCEREQUEST']._serialized_start=1180
-  _globals['_STARTINSTANCEREQUEST']._serialized_end=1233
-  _globals['_STOPINSTANCEREQUEST']._serialized_start=1235
-  _globals['_STOPINSTANCEREQUEST']._serialized_end=1287
-  _globals['_GETINSTANCELOGSREQUEST']._serialized_start=1289
-  _globals['_GETINSTANCELOGSREQUEST']._serialized_end=1364
-  _globals['_INSTANCELOGS']._serialized_start=1366
-  _globals['_INSTANCELOGS']._serialized_end=1394
-  _globals['_WATCHINSTANCESREQUEST']._serialized_start=1396
-  _globals['_WATCHINSTANCESREQUEST']._serialized_end=1436
-  _globals['_INSTANCEEVENT']._serialized_start=1438
-  _globals['_INSTANCEEVENT']._serialized_end=1526
-  _globals['_CLUSTER']._serialized_start=1529
-  _globals['_CLUSTER']._serialized_end=1701
-  _globals['_HOSTS']._serialized_start=1704
-  _globals['_HOSTS']._serialized_end=1846
-  _globals['_INSTANCES']._serialized_start=1849
-  _globals['_INSTANCES']._serialized_end=2579
+  _globals['_GETINSTANCEREQUEST']._serialized_end=817
+  _globals['_LISTINSTANCESREQUEST']._serialized_start=819
+  _globals['_LISTINSTANCESREQUEST']._serialized_end=933
+  _globals['_LISTINSTANCESRESPONSE']._serialized_start=935
+  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1043
+  _globals['_UPDATEINSTANCEREQUEST']._serialized_start=1045
+  _globals['_UPDATEINSTANCEREQUEST']._serialized_end=1158
+  _globals['_DELETEINSTANCEREQUEST']._serialized_start=1160
+  _globals['_DELETEINSTANCEREQUEST']._serialized_end=1214
+  _globals['_DELETEINSTANCERESPONSE']._serialized_start=1216
+  _globals['_DELETEINSTANCERESPONSE']._serialized_end=1240
+  _globals['_STARTINSTANCEREQUEST']._serialized_start=1242
+  _globals['_STARTINSTANCEREQUEST']._serialized_end=1295
+  _globals['_STOPINSTANCEREQUEST']._serialized_start=1297
+  _globals['_STOPINSTANCEREQUEST']._serialized_end=1349
+  _globals['_GETINSTANCELOGSREQUEST']._serialized_start=1351
+  _globals['_GETINSTANCELOGSREQUEST']._serialized_end=1426
+  _globals['_INSTANCELOGS']._serialized_start=1428
+  _globals['_INSTANCELOGS']._serialized_end=1456
+  _globals['_WATCHINSTANCESREQUEST']._serialized_start=1458
+  _globals['_WATCHINSTANCESREQUEST']._serialized_end=1498
+  _globals['_INSTANCEEVENT']._serialized_start=1500
+  _globals['_INSTANCEEVENT']._serialized_end=1588
+  _globals['_CLUSTER']._serialized_start=1591
+  _globals['_CLUSTER']._serialized_end=1763
+  _globals['_HOSTS']._serialized_start=1766
+  _globals['_HOSTS']._serialized_end=1908
+  _globals['_INSTANCES']._serialized_start=1911
+  _globals['_INSTANCES']._serialized_end=2641
 # @@protoc_insertion_point(module_scope)

@@ -78,34 +78,40 @@ class CreateInstanceRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., spec: _Optional[_Union[_resources_pb2.InstanceSpec, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetInstanceRequest(_message.Message):
-    __slots__ = ("name", "project", "consistent")
+    __slots__ = ("name", "project", "consistent", "min_revision")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     CONSISTENT_FIELD_NUMBER: _ClassVar[int]
+    MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     project: str
     consistent: bool
-    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., consistent: _Optional[bool] = ...) -> None: ...
+    min_revision: int
+    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., consistent: _Optional[bool] = ..., min_revision: _Optional[int] = ...) -> None: ...
 
 class ListInstancesRequest(_message.Message):
-    __slots__ = ("project", "page_size", "page_token", "host")
+    __slots__ = ("project", "page_size", "page_token", "host", "min_revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
+    MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     page_size: int
     page_token: str
     host: str
-    def __init__(self, project: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+    min_revision: int
+    def __init__(self, project: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., host: _Optional[str] = ..., min_revision: _Optional[int] = ...) -> None: ...
 
 class ListInstancesResponse(_message.Message):
-    __slots__ = ("instances", "next_page_token")
+    __slots__ = ("instances", "next_page_token", "revision")
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     instances: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Instance]
     next_page_token: str
-    def __init__(self, instances: _Optional[_Iterable[_Union[_resources_pb2.Instance, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    revision: int
+    def __init__(self, instances: _Optional[_Iterable[_Union[_resources_pb2.Instance, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class UpdateInstanceRequest(_message.Message):
     __slots__ = ("instance", "update_mask")

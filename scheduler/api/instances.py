@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 
 import grpc
 
@@ -17,6 +18,7 @@ from scheduler.state import records as r
 log = logging.getLogger(__name__)
 
 PLACEMENT_ATTEMPTS = 3
+REVISION_WAIT = 3.0
 
 
 class InstancesServicer(public_pb2_grpc.InstancesServicer):
@@ -44,11 +46,20 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         instance, hosts = self._find(project, instance_id)
         return convert.instance_pb(instance, hosts)
 
+    def _await_revision(self, revision: int) -> None:
+        """Session consistency: wait (briefly) until this replica has applied `revision`."""
+        deadline = time.monotonic() + REVISION_WAIT
+        while self.store.applied_index < revision:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"this replica has not yet applied revision {revision}; try another")
+            time.sleep(0.005)
+
     @rpc_errors
     def GetInstance(self, request, context):
         project = validate.project(request.project)
         if request.consistent:
             self.store.barrier(timeout=5.0)
+        self._await_revision(request.min_revision)
         instance, hosts = self._find(project, request.name)
         return convert.instance_pb(instance, hosts)
 
@@ -56,8 +67,10 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
     def ListInstances(self, request, context):
         project = validate.project(request.project)
         size, offset = validate.page(request.page_size, request.page_token)
+        self._await_revision(request.min_revision)
         with self.store.read_lock:
             state = self.store.read()
+            revision = self.store.applied_index
             host_id = ""
             if request.host:
                 host = state.host_by_ref(request.host)
@@ -70,7 +83,7 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
             window = chosen[offset:offset + size]
             items = [convert.instance_pb(i, state.hosts) for i in window]
         token = str(offset + size) if offset + size < len(chosen) else ""
-        return public_pb2.ListInstancesResponse(instances=items, next_page_token=token)
+        return public_pb2.ListInstancesResponse(instances=items, next_page_token=token, revision=revision)
 
     # -- writes -------------------------------------------------------------
 

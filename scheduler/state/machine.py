@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 
 from common.errors import CloudError, InvalidArgument, error_result
-from scheduler.state import hosts, instances
+from scheduler.state import hosts, instances, rescheduling
 
 COMMANDS = {
     "host.join": hosts.join,
@@ -23,6 +23,7 @@ COMMANDS = {
     "instance.delete": instances.delete,
     "instance.purge": instances.purge,
     "instance.observe": instances.observe,
+    "instance.reschedule": rescheduling.reschedule,
 }
 
 

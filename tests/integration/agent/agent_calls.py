@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import docker
+
 from proto.v1 import agent_pb2, resources_pb2
 from tests.conftest import BUSYBOX_IMAGE
 
@@ -27,7 +29,11 @@ def ensure(instance_id: str, command=HTTPD, desired: str = "running", term: int 
 
 
 def container_of(docker_client, instance_id: str):
-    return docker_client.containers.get(f"thecloud-{instance_id}")
+    """The container of `instance_id`, found by its label (its name also carries the agent's)."""
+    found = docker_client.containers.list(all=True, filters={"label": f"thecloud.instance-id={instance_id}"})
+    if not found:
+        raise docker.errors.NotFound(f"no container for {instance_id}")
+    return found[0]
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):

@@ -226,7 +226,7 @@ def test_a_killed_agent_adopts_its_running_container(start_agent, docker_client)
     assert agent.kill() == -9
     # A container labelled for this agent that its journal does not know is reported too.
     docker_client.containers.run(
-        BUSYBOX_IMAGE, ["sleep", "1000"], name=f"thecloud-{stranger}", detach=True,
+        BUSYBOX_IMAGE, ["sleep", "1000"], name=f"thecloud-{agent.name}-{stranger}", detach=True,
         labels={"thecloud.instance-id": stranger, "thecloud.agent": agent.name})
     stub = agent.start().stub()
 

@@ -58,7 +58,8 @@ class Cluster:
 
 
 def agent_containers(docker_client, agent_name):
-    return docker_client.containers.list(all=True, filters={"label": [f"thecloud.agent={agent_name}"]})
+    return docker_client.containers.list(all=True, filters={"label": [f"thecloud.agent={agent_name}"]},
+                                        ignore_removed=True)
 
 
 @contextlib.contextmanager
