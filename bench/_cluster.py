@@ -28,9 +28,10 @@ def free_base_port() -> int:
 
 
 @contextlib.contextmanager
-def allinone(agent_vcpus: int = 4096):
+def allinone(agent_vcpus: int = 4096, scheduler_overrides: dict | None = None):
     home = Path(tempfile.mkdtemp(prefix="thecloud-bench-"))
-    aio = AllInOne(home, free_base_port(), agent_overrides={"capacity_vcpus": agent_vcpus})
+    aio = AllInOne(home, free_base_port(), agent_overrides={"capacity_vcpus": agent_vcpus},
+                   scheduler_overrides=scheduler_overrides)
     aio.up(wait=True)
     try:
         yield aio, home
