@@ -3,7 +3,7 @@
 PYTHON := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all venv images proto up down test bench clean distclean
+.PHONY: all venv images proto up down test bench clean distclean guest-image
 
 all: venv images
 
@@ -20,6 +20,11 @@ images:
 proto: venv
 	@ls proto/v1/*.proto >/dev/null 2>&1 || { echo "make proto: no proto/v1/*.proto to compile" >&2; exit 1; }
 	$(PYTHON) -m grpc_tools.protoc -I . --python_out=. --grpc_python_out=. --pyi_out=. proto/v1/*.proto
+
+# A bootable guest disk (extlinux, the Debian cloud kernel, a busybox userland that
+# applies the NoCloud seed): `cloud image import guest --file build/guest.qcow2`.
+guest-image: venv
+	bash scripts/build-guest-image.sh
 
 up: venv images
 	$(PYTHON) -m cli.allinone up

@@ -5,18 +5,22 @@ file (`thecloud-agent sample-config`) is rendered from these declarations.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.compute.select import DRIVERS, driver_names
 from common.config import ConfigError, load, option
 from common.ids import NAME_RE
 from common.units import parse_size
 
 DEFAULT_PATH = Path("/etc/thecloud/agent.toml")
 ENV_PREFIX = "THECLOUD_AGENT_"
-COMPUTE_DRIVERS = ("docker",)
+COMPUTE_DRIVERS = DRIVERS
+NETWORK_DRIVERS = ("linuxbridge", "none")
+STORAGE_DRIVERS = ("lvm", "file", "none")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 _ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
@@ -37,7 +41,10 @@ class AgentConfig:
     schedulers: list[str] = option([], "API addresses (host:port) of the scheduler nodes; any of them accepts a join.")
     data_dir: Path = option(Path("/var/lib/thecloud/agent"), "Where the agent keeps its journal.")
     tls_dir: Path = option(Path("/etc/thecloud/tls"), "Directory holding ca.crt, <name>.crt and <name>.key.")
-    compute_driver: str = option("docker", "Compute driver: docker.")
+    compute_driver: str = option("docker", "Compute drivers, comma-separated: docker (containers), libvirt (VMs), or docker,libvirt.")
+    libvirt_uri: str = option("qemu:///system", "libvirt connection URI of the libvirt driver.")
+    vm_dir: str = option("", "Where VM disks, seed ISOs, consoles and the image cache live; every directory above it must be o+x for the qemu user. Empty: <data_dir>/vms.")
+    virt_type: str = option("auto", "Domain type: auto (kvm where a KVM guest really runs, else qemu), kvm or qemu.")
     docker_host: str = option("", "Docker Engine endpoint (e.g. unix:///var/run/docker.sock); empty means DOCKER_HOST or the default socket.")
     stop_timeout: float = option(10.0, "Seconds a stopping instance gets between SIGTERM and SIGKILL.")
     labels: dict[str, str] = option({}, "Host labels reported at join; instances may require them for placement.")
@@ -47,6 +54,14 @@ class AgentConfig:
     heartbeat_interval: float = option(1.0, "Seconds between heartbeats unless the scheduler asks for another interval.")
     log_level: str = option("info", "Log level: debug, info, warning or error.")
     log_json: bool = option(False, "Log one JSON object per line instead of plain text.")
+    network_driver: str = option("linuxbridge", "VPC network driver: linuxbridge, or none (no VPC ports on this host).")
+    vtep_address: str = option("", "Underlay IPv4 address of this host's VXLAN tunnels; empty: the address part of `advertise` (else `listen`) when it is an IPv4 address.")
+    metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")
+    storage_driver: str = option("file", "Volume storage driver: lvm (a thin pool in `storage_lvm_vg`), file (qcow2 files in `storage_dir`), or none.")
+    storage_lvm_vg: str = option("thecloud", "The LVM volume group holding the thin pool (lvm driver).")
+    storage_lvm_pool: str = option("thecloud-pool", "The thin pool in `storage_lvm_vg`; created in 90% of the free space when missing.")
+    storage_dir: str = option("", "Directory of the file driver's images; empty: <data_dir>/volumes.")
+    storage_capacity: str = option("", "Pool size the file driver reports (e.g. 100G); empty: the size of storage_dir's filesystem.")
 
     @property
     def advertise_address(self) -> str:
@@ -62,9 +77,9 @@ class AgentConfig:
             _check_address("advertise", self.advertise)
         for address in self.schedulers:
             _check_address("schedulers", address)
-        if self.compute_driver not in COMPUTE_DRIVERS:
-            raise ConfigError(f"compute_driver: {self.compute_driver!r} is not one of "
-                              f"{', '.join(COMPUTE_DRIVERS)}")
+        driver_names(self.compute_driver)
+        if self.virt_type not in ("auto", "kvm", "qemu"):
+            raise ConfigError(f"virt_type: {self.virt_type!r} is not one of auto, kvm, qemu")
         if self.capacity_vcpus < 0:
             raise ConfigError("capacity_vcpus: must be 0 (detect) or positive")
         for field in ("capacity_memory", "capacity_disk"):
@@ -81,7 +96,33 @@ class AgentConfig:
             raise ConfigError("stop_timeout: must not be negative")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        if self.storage_driver not in STORAGE_DRIVERS:
+            raise ConfigError(f"storage_driver: {self.storage_driver!r} is not one of {', '.join(STORAGE_DRIVERS)}")
+        if self.storage_capacity:
+            try:
+                if parse_size(self.storage_capacity) <= 0:
+                    raise ValueError(f"{self.storage_capacity!r} is not positive")
+            except ValueError as err:
+                raise ConfigError(f"storage_capacity: {err}") from None
+        if self.network_driver not in NETWORK_DRIVERS:
+            raise ConfigError(f"network_driver: {self.network_driver!r} is not one of {', '.join(NETWORK_DRIVERS)}")
+        if self.vtep_address:
+            try:
+                ipaddress.IPv4Address(self.vtep_address)
+            except ValueError:
+                raise ConfigError(f"vtep_address: {self.vtep_address!r} is not an IPv4 address") from None
         return self
+
+    @property
+    def vtep(self) -> str:
+        """The VXLAN underlay address, "" when there is none to use."""
+        if self.vtep_address:
+            return self.vtep_address
+        host = self.advertise_address.rpartition(":")[0].strip("[]")
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError:
+            return ""
 
     @property
     def memory_bytes(self) -> int:

@@ -16,11 +16,21 @@ from pathlib import Path
 from grpc_health.v1 import health_pb2
 
 from agent.compute.base import ComputeDriver
+from agent import enroll
 from agent.config import DEFAULT_PATH, AgentConfig, load_config
+from agent.metrics import AgentMetrics
+from common.metricsserve import serve_metrics
 from agent.fencing import TermFence
 from agent.heartbeat import Heartbeat, SchedulerLink
 from agent.journal import Journal, JournalBusy
+from agent.network.select import network_driver
+from agent.network_servicer import AgentNetworkServicer
 from agent.servicer import AgentServicer
+from agent.machines import AgentMachinesServicer
+from proto.v1 import images_pb2_grpc
+from agent.storage.base import StorageError
+from agent.storage.select import host_volumes
+from agent.volume_servicer import AgentVolumesServicer
 from agent.usage import HostUsage
 from agent.version import agent_version
 from common.config import ConfigError, render_sample
@@ -28,7 +38,7 @@ from common.errors import CloudError
 from common.grpcserve import make_server, serve_health_and_reflection
 from common.logs import setup_logging
 from common.tls import TlsFiles
-from proto.v1 import agent_pb2, agent_pb2_grpc, node_pb2
+from proto.v1 import agent_pb2, agent_pb2_grpc, networks_pb2_grpc, node_pb2, volumes_pb2_grpc
 
 log = logging.getLogger("agent")
 
@@ -38,8 +48,9 @@ SHUTDOWN_GRACE = 5.0
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thecloud-agent", description="thecloud host agent")
-    parser.add_argument("command", nargs="?", choices=("run", "sample-config"), default="run",
-                        help="run the daemon (default) or print a sample config file")
+    parser.add_argument("command", nargs="?", choices=("run", "sample-config", "enroll"), default="run",
+                        help="run the daemon (default), print a sample config file, or enroll "
+                             "(get this host's certificate with a join token; see agent/enroll.py)")
     parser.add_argument("--config", type=Path, help=f"TOML config file (default {DEFAULT_PATH} if it exists)")
     parser.add_argument("--name", help="this host's name in the cluster")
     parser.add_argument("--listen", help="address the Agent API listens on (host:port)")
@@ -48,15 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-dir", dest="tls_dir", help="directory with ca.crt, <name>.crt, <name>.key")
     parser.add_argument("--schedulers", help="comma-separated scheduler API addresses")
     parser.add_argument("--log-level", dest="log_level", help="debug, info, warning or error")
+    enrolling = parser.add_argument_group("enroll")
+    enrolling.add_argument("--token", help="join token from `cloud cluster join-token`")
+    enrolling.add_argument("--scheduler", help="a scheduler's enrollment endpoint (host:port)")
+    enrolling.add_argument("--ca-fingerprint", dest="ca_fingerprint", help="sha256:HEX of the cluster CA")
+    enrolling.add_argument("--address", action="append", help="an IP or DNS name to put in the certificate "
+                           "(repeatable; default: the advertised host and the name)")
+    enrolling.add_argument("--force", action="store_true", help="enroll again even if a certificate exists")
     return parser
 
 
 def _compute_driver(config: AgentConfig) -> ComputeDriver:
-    if config.compute_driver == "docker":
-        from agent.compute.docker import DockerDriver
-        return DockerDriver(config.name, base_url=config.docker_host,
-                            stop_timeout=config.stop_timeout)
-    raise ConfigError(f"compute_driver: {config.compute_driver!r} is not available")
+    from agent.compute.select import compute_driver
+    return compute_driver(config)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -80,24 +95,39 @@ def run(config: AgentConfig) -> int:
 
     usage = HostUsage(config.data_dir, config.capacity_vcpus, config.memory_bytes, config.disk_bytes)
     fence = TermFence(journal)
-    servicer = AgentServicer(config.name, journal, driver, fence, usage)
+    try:
+        volumes = host_volumes(config)
+    except StorageError as err:
+        driver.close()
+        journal.close()
+        return _fail(f"storage driver {config.storage_driver}: {err}")
+    servicer = AgentServicer(config.name, journal, driver, fence, usage, volumes=volumes)
     servicer.instances.adopt()
+    metrics = AgentMetrics(config.name)
+    metrics.watch(usage, servicer.instances, fence)
 
     try:
-        server = make_server(config.listen, tls)
+        server = make_server(config.listen, tls, interceptors=metrics.interceptors)
     except OSError as err:
         driver.close()
         journal.close()
         return _fail(str(err))
     agent_pb2_grpc.add_AgentServicer_to_server(servicer, server)
+    images_pb2_grpc.add_AgentMachinesServicer_to_server(AgentMachinesServicer(driver, fence), server)
+    if volumes is not None:
+        volumes_pb2_grpc.add_AgentVolumesServicer_to_server(AgentVolumesServicer(volumes, fence), server)
+    network = network_driver(config)
+    if network is not None:
+        networks_pb2_grpc.add_AgentNetworkServicer_to_server(AgentNetworkServicer(network, driver, fence), server)
     health = serve_health_and_reflection(server, [AGENT_SERVICE])
     server.start()
+    serve_metrics(config.metrics_listen, metrics.registry)
 
     def join_request() -> node_pb2.JoinRequest:
         return node_pb2.JoinRequest(
             host_name=config.name, address=config.advertise_address, capacity=usage.capacity(),
             drivers=driver.fingerprint(), labels=config.labels, agent_version=agent_version(),
-            images=driver.images())
+            images=driver.images(), vtep=config.vtep if network is not None else "")
 
     heartbeat = Heartbeat(SchedulerLink(config.schedulers, tls), journal, usage,
                           servicer.instances.observe_all, driver.images, join_request,
@@ -141,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config or DEFAULT_PATH, overrides)
     except ConfigError as err:
         return _fail(str(err), 2)
+    if args.command == "enroll":
+        if not (args.token and args.scheduler and args.ca_fingerprint):
+            return _fail("enroll needs --token, --scheduler and --ca-fingerprint", 2)
+        return enroll.run(args, config)
     setup_logging(config.log_level, config.log_json)
     # The docker SDK's HTTP chatter drowns the agent's own debug lines.
     logging.getLogger("urllib3").setLevel(logging.WARNING)

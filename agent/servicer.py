@@ -17,7 +17,8 @@ from agent.fencing import TermFence
 from agent.journal import Journal
 from agent.usage import HostUsage
 from agent.version import agent_version
-from common.errors import rpc_errors
+from agent.volume_servicer import attach_volumes, release_volumes, settle_volumes
+from common.errors import CloudError, FailedPrecondition, rpc_errors
 from proto.v1 import agent_pb2, agent_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,9 @@ class HostInstances:
 
 class AgentServicer(agent_pb2_grpc.AgentServicer):
     def __init__(self, host_name: str, journal: Journal, driver: ComputeDriver,
-                 fence: TermFence, usage: HostUsage):
+                 fence: TermFence, usage: HostUsage, volumes=None):
         self.host_name = host_name
+        self.volumes = volumes        # agent.storage.host.HostVolumes, or None without a storage driver
         self.journal = journal
         self.driver = driver
         self.fence = fence
@@ -100,14 +102,25 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         self.instances = HostInstances(journal, driver)
         self._locks = InstanceLocks()
 
+    def _check_host(self, host_id: str) -> None:
+        """A call meant for another host (its address now reached this one) is refused."""
+        mine = self.journal.host_id()
+        if host_id and mine and host_id != mine:
+            raise FailedPrecondition(f"this agent serves host {mine}, not {host_id}")
+
     @rpc_errors
     def EnsureInstance(self, request, context):
         validation.check_ensure(request)
+        self._check_host(request.host_id)
         instance_id = request.instance_id
         spec = InstanceSpec.from_proto(request.spec)
         with self._locks.hold(instance_id):
             self.fence.admit(request.fence.term, request.fence.leader)
             record = self.journal.instance(instance_id)
+            try:
+                spec = attach_volumes(self.volumes, instance_id, request.spec, spec)
+            except CloudError as err:
+                return Observed(instance_id, State.INSTANCE_STATE_FAILED, reason=f"volumes: {err}").to_proto()
             observed = self.driver.ensure(
                 instance_id, request.name, request.project, spec, request.desired_state,
                 was_desired=record.desired_state if record else None)
@@ -116,6 +129,8 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                 instance_id, request.name, request.project, observed.runtime_id,
                 spec.spec_hash(), request.desired_state,
                 last_error=observed.reason if failed_without_runtime else "")
+            if observed.runtime_id:
+                settle_volumes(self.volumes, instance_id, request.spec)
         if observed.state == State.INSTANCE_STATE_FAILED:
             log.warning("instance %s failed: %s", instance_id, observed.reason,
                         extra={"instance_id": instance_id})
@@ -124,14 +139,17 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
     @rpc_errors
     def RemoveInstance(self, request, context):
         validation.check_remove(request)
+        self._check_host(request.host_id)
         with self._locks.hold(request.instance_id):
             self.fence.admit(request.fence.term, request.fence.leader)
             existed = self.driver.remove(request.instance_id)
+            release_volumes(self.volumes, request.instance_id)
             journalled = self.journal.forget_instance(request.instance_id)
         return agent_pb2.RemoveInstanceResponse(existed=existed or journalled)
 
     @rpc_errors
     def ListInstances(self, request, context):
+        self._check_host(request.host_id)
         return agent_pb2.ListAgentInstancesResponse(
             instances=[item.to_proto() for item in self.instances.observe_all()])
 

@@ -10,7 +10,7 @@ from proto.v1 import agent_pb2
 
 # Instance ids name runtime objects (containers, domains): keep them to what every engine accepts.
 _INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-KINDS = ("container",)
+KINDS = ("container", "vm")
 
 
 def check_instance_id(value: str, field: str = "instance_id") -> str:

@@ -17,6 +17,7 @@ The same daemons and configs as a real deployment, only every address is on
     run/<name>.pid      each running daemon's pid
 
 Ports: schedulers' API at BASE+1.., Raft at BASE+101.., the agent at BASE+200,
+metrics at BASE+4..6 (schedulers) and BASE+7 (agent), enrollment at BASE+8 (sched-1),
 BASE being $THECLOUD_BASE_PORT (default 7100), so tests can run a second cluster.
 The agent is "agent-1" on the default ports and "agent-1-<BASE>" otherwise: the
 agent labels its containers with its name, and two clusters sharing one Docker
@@ -49,6 +50,8 @@ from cli import tomlwriter
 from cli.client import ClusterClient, RetryPolicy
 from cli.errors import RpcFailure
 from cli.settings import CliConfig, default_config_path, write_cli_config
+from cli.allinone_token import ensure_admin_token, token_path
+from cli.allinone_token import read_token as read_admin_token
 
 CLUSTER_NAME = "allinone"
 DEFAULT_BASE_PORT = 7100
@@ -185,6 +188,20 @@ class AllInOne:
     def admin_tls(self) -> TlsFiles:
         return TlsFiles.in_dir(self.tls_dir, ADMIN)
 
+    # Extra ports end in 4..8: tests run clusters at bases that are multiples of 10,
+    # whose API, Raft and agent ports end in 0..3, so these never meet a neighbour's.
+    def metrics_address(self, name: str) -> str:
+        """Prometheus endpoint of `name`: BASE+4..6 for the schedulers, BASE+7 for the agent."""
+        node = self._node(name)
+        if node.role == "agent":
+            return f"127.0.0.1:{self.base_port + 7}"
+        return f"127.0.0.1:{self.base_port + 4 + self.schedulers.index(node)}"
+
+    def enroll_address(self, name: str) -> str:
+        """Enrollment endpoint (server-only TLS, join tokens): BASE+8, on the first scheduler only."""
+        node = self._node(name)
+        return f"127.0.0.1:{self.base_port + 8}" if node == self.schedulers[0] else ""
+
     def config_path(self, name: str) -> Path:
         return self.etc_dir / f"{self._node(name).name}.toml"
 
@@ -240,6 +257,9 @@ class AllInOne:
             "data_dir": self.data_path(node.name),
             "tls_dir": self.tls_dir,
             "secret_file": self.secret_file,
+            "metrics_listen": self.metrics_address(node.name),
+            "enroll_listen": self.enroll_address(node.name),
+            "ca_key_file": self.ca_dir / "ca.key",
             **self.scheduler_overrides,
             "members": [{"name": m.name, "api": m.api, "raft": m.raft} for m in self.schedulers],
         }
@@ -256,6 +276,7 @@ class AllInOne:
             "data_dir": self.data_path(self.agent.name),
             "tls_dir": self.tls_dir,
             "compute_driver": self.compute_driver,
+            "metrics_listen": self.metrics_address(self.agent.name),
             **self.agent_overrides,
         }
         return f"# Written by {CLI_CONFIG_MARK} for {self.agent.name}; rewritten on every `up`.\n" + \
@@ -264,7 +285,7 @@ class AllInOne:
     def cli_config(self) -> CliConfig:
         tls = self.admin_tls
         return CliConfig(endpoints=self.endpoints, ca=str(tls.ca), cert=str(tls.cert),
-                         key=str(tls.key), project="default")
+                         key=str(tls.key), project="default", token=read_admin_token(self.home))
 
     def _cli_header(self) -> str:
         return (f"{_CLI_HEADER_START} for the all-in-one cluster in {self.home} "
@@ -545,6 +566,11 @@ def main(argv: list[str] | None = None) -> int:
         cluster = AllInOne(args.home, args.base_port)
         if args.action == "up":
             cluster.up(wait=not args.no_wait, timeout=args.timeout)
+            if not args.no_wait:
+                _, created = ensure_admin_token(cluster)   # `cloud cluster init`, done for you
+                if created:
+                    print(f"admin API token created: {token_path(cluster.home)} (mode 0600), "
+                          "also in the CLI config")
             cli_config, installed = cluster.install_cli_config()
             if args.no_wait:
                 print(f"started {', '.join(cluster.nodes)}; logs in {cluster.home / 'log'}/")

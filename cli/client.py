@@ -17,7 +17,12 @@ import grpc
 
 from common.grpcserve import channel_credentials
 from common.tls import TlsFiles
-from proto.v1 import public_pb2_grpc
+from common import requestid
+from proto.v1 import events_pb2_grpc, networks_pb2_grpc, operations_pb2_grpc, placement_pb2_grpc, public_pb2_grpc
+from proto.v1 import images_pb2_grpc
+
+from proto.v1 import audit_pb2_grpc, iam_pb2_grpc, secrets_pb2_grpc
+from proto.v1 import volumes_pb2_grpc
 
 from cli.errors import RpcFailure, is_retryable
 
@@ -36,7 +41,24 @@ _STUBS = {
     "Cluster": public_pb2_grpc.ClusterStub,
     "Hosts": public_pb2_grpc.HostsStub,
     "Instances": public_pb2_grpc.InstancesStub,
+    "Placement": placement_pb2_grpc.PlacementStub,
+    "Networks": networks_pb2_grpc.NetworksStub,
+    "Events": events_pb2_grpc.EventsStub,
+    "Operations": operations_pb2_grpc.OperationsStub,
 }
+
+_STUBS.update({
+    "Projects": iam_pb2_grpc.ProjectsStub,
+    "Principals": iam_pb2_grpc.PrincipalsStub,
+    "Tokens": iam_pb2_grpc.TokensStub,
+    "Roles": iam_pb2_grpc.RolesStub,
+    "Quotas": iam_pb2_grpc.QuotasStub,
+    "Audit": audit_pb2_grpc.AuditStub,
+    "Secrets": secrets_pb2_grpc.SecretsStub,
+})
+
+_STUBS.update({"Volumes": volumes_pb2_grpc.VolumesStub, "Snapshots": volumes_pb2_grpc.SnapshotsStub})
+_STUBS.update({"Images": images_pb2_grpc.ImagesStub, "Machines": images_pb2_grpc.MachinesStub})
 
 
 @dataclass(frozen=True)
@@ -75,8 +97,11 @@ class ClusterClient:
     """Calls `Service.Method` on the first scheduler that answers."""
 
     def __init__(self, endpoints: Iterable[str], tls: TlsFiles,
-                 read_policy: RetryPolicy = READ, write_policy: RetryPolicy = WRITE):
+                 read_policy: RetryPolicy = READ, write_policy: RetryPolicy = WRITE,
+                 token: str = ""):
+        """`token`: an API token sent with every call (else the certificate's identity)."""
         self.endpoints = tuple(endpoints)
+        self._auth = (("authorization", f"Bearer {token}"),) if token else ()
         if not self.endpoints:
             raise ValueError("at least one endpoint is needed")
         self.read_policy = read_policy
@@ -84,6 +109,7 @@ class ClusterClient:
         self._credentials = channel_credentials(tls)
         self._channels: dict[str, grpc.Channel] = {}
         self._preferred = 0
+        self.last_request_id = ""  # x-request-id of the latest call, to find it in the servers' logs
 
     def __enter__(self) -> "ClusterClient":
         return self
@@ -103,6 +129,10 @@ class ClusterClient:
             self._channels[endpoint] = channel
         return _STUBS[service](channel)
 
+    def stub(self, endpoint: str, service: str):
+        """The stub of `service` on one endpoint (for streams, which resume themselves)."""
+        return self._stub(endpoint, service)
+
     def call(self, service: str, method: str, request, *, write: bool = False,
              timeout: float | None = None, policy: RetryPolicy | None = None,
              ok_after_retry: tuple[grpc.StatusCode, ...] = ()):
@@ -114,6 +144,9 @@ class ClusterClient:
         for a delete), the first attempt did the work: the call returns None.
         """
         policy = policy or (self.write_policy if write else self.read_policy)
+        # One id for every attempt: the servers' logs show the retries as one request.
+        self.last_request_id = request_id = requestid.current() or requestid.new()
+        metadata = ((requestid.METADATA_KEY, request_id),) + self._auth
         call_timeout = timeout or policy.call_timeout
         deadline = time.monotonic() + policy.budget
         backoff = policy.first_backoff
@@ -127,7 +160,7 @@ class ClusterClient:
                 endpoint = self.endpoints[index]
                 try:
                     response = getattr(self._stub(endpoint, service), method)(
-                        request, timeout=call_timeout)
+                        request, timeout=call_timeout, metadata=metadata)
                 except grpc.RpcError as err:
                     code = err.code()
                     if outcome_unknown and code in ok_after_retry:

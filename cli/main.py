@@ -16,6 +16,12 @@ import sys
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 from cli.commands import Context, cluster, hosts, instances  # noqa: E402
+from cli.commands import events  # noqa: E402
+from cli.commands import networks  # noqa: E402
+from cli.commands import placement  # noqa: E402
+from cli.commands import volumes  # noqa: E402
+from cli.commands import images  # noqa: E402
+from cli.commands import audit, principals, projects, quotas, roles, secrets, tokens  # noqa: E402
 from cli.errors import CliError, UsageError  # noqa: E402
 from cli.output import FORMATS  # noqa: E402
 
@@ -55,7 +61,8 @@ def build_parser() -> Parser:
     common = Parser(add_help=False)
     _global_options(common, suppress=True)
     groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
-    for module in (cluster, hosts, instances):
+    for module in (cluster, hosts, instances, events, networks, placement, volumes,
+                   projects, principals, tokens, roles, quotas, audit, secrets, images):
         module.register(groups, [common])
     return parser
 

@@ -30,6 +30,8 @@ class CliConfig:
     cert: str = option("", "The admin client certificate (PEM) presented to the schedulers.")
     key: str = option("", "The key of the admin client certificate (PEM).")
     project: str = option("default", "The project commands act on unless --project is given.")
+    token: str = option("", "API token sent with every call (`cloud login` writes it; keep this file "
+                            "mode 0600); empty: the certificate's own identity.")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class ClientSettings:
     tls: TlsFiles
     project: str
     config_path: Path
+    token: str = ""
 
 
 def default_config_path(env: dict[str, str] | None = None) -> Path:
@@ -104,7 +107,7 @@ def resolve(endpoints_flag: str | None = None, config_flag: str | None = None,
         return resolved
 
     tls = TlsFiles(tls_path("ca"), tls_path("cert"), tls_path("key"))
-    return ClientSettings(endpoints, tls, config.project or "default", path)
+    return ClientSettings(endpoints, tls, config.project or "default", path, config.token)
 
 
 def write_cli_config(path: Path, config: CliConfig, header: str = "") -> Path:
@@ -113,7 +116,10 @@ def write_cli_config(path: Path, config: CliConfig, header: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(f"# {line}\n" for line in header.splitlines()) + render(config)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    # Mode 0600 from the start: the file may hold an API token.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
     os.replace(tmp, path)
     return path
 

@@ -31,9 +31,10 @@ def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
                                         certificate_chain=cert)
 
 
-def make_server(address: str, tls: TlsFiles, max_workers: int = 32) -> grpc.Server:
+def make_server(address: str, tls: TlsFiles, max_workers: int = 32, interceptors=()) -> grpc.Server:
     """A server bound to `address` requiring client certificates from the cluster CA."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=_OPTIONS)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=_OPTIONS,
+                         interceptors=list(interceptors))
     port = server.add_secure_port(address, server_credentials(tls))
     if port == 0:
         raise OSError(f"cannot listen on {address}")

@@ -6,6 +6,8 @@ import logging
 import sys
 import time
 
+from common.requestid import RequestIdFilter
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -26,6 +28,8 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: str = "info", json_format: bool = False, stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
+    # Every record made while a request is handled carries its id (common/requestid.py).
+    handler.addFilter(RequestIdFilter())
     if json_format:
         handler.setFormatter(JsonFormatter())
     else:

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-ROLES = ("scheduler", "agent", "admin")
+# "client": a certificate that only opens the TLS connection; who calls comes
+# from the API token sent with each call (users, service accounts).
+ROLES = ("scheduler", "agent", "admin", "client")
 
 
 @dataclass(frozen=True)

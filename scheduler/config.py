@@ -29,6 +29,14 @@ class SchedulerConfig:
                                "The cluster secret: Raft password and join-token key (mode 0600).")
     log_level: str = option("info", "debug, info, warning or error.")
     log_json: bool = option(False, "Log one JSON object per line.")
+    auth_failure_burst: int = option(20, "Failed token authentications one source address may make "
+                                         "in a row before it is refused for a while (per node).")
+    auth_failures_per_minute: float = option(10.0, "How fast a source earns back failed authentications.")
+    audit_retention_entries: int = option(100_000, "Audit log entries kept (the oldest go first).")
+    audit_retention_days: float = option(90.0, "Audit log entries older than this are dropped; 0: keep.")
+    metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")
+    enroll_listen: str = option("", "Address of the enrollment endpoint (server-only TLS, join tokens); empty: off.")
+    ca_key_file: Path = option(Path("/etc/thecloud/ca/ca.key"), "The cluster CA's key, to sign enrolling nodes' certificates (mode 0600).")
     host_down_after: float = option(10.0, "Seconds without a heartbeat before a host is marked down.")
     heartbeat_interval: float = option(1.0, "Seconds between agent heartbeats (told to agents on join).")
     reconcile_interval: float = option(1.0, "Seconds between full reconcile passes on the leader.")
@@ -37,6 +45,18 @@ class SchedulerConfig:
     cpu_overcommit: float = option(4.0, "vCPUs placed per host core.")
     memory_overcommit: float = option(1.0, "Memory placed per byte of host memory.")
     disk_overcommit: float = option(1.0, "Disk placed per byte of host disk.")
+    volume_overcommit: float = option(4.0, "Volume bytes provisioned per byte of a host's thin volume pool.")
+    reserved_vcpus: int = option(0, "vCPUs of every host kept for the host itself (never placed).")
+    reserved_memory_mb: int = option(0, "MiB of memory of every host kept for the host itself.")
+    reserved_disk_mb: int = option(0, "MiB of disk of every host kept for the host itself.")
+    placement_candidates: int = option(6, "Placement stops looking after this many hosts fit and takes "
+                                          "the best of them (more: better choices, slower).")
+    heartbeats_per_second: float = option(500.0, "Heartbeats the cluster asks for at most: agents are told "
+                                                 "to beat every max(heartbeat_interval, hosts / this) s.")
+    liveness_flush_interval: float = option(1.0, "Seconds between the writes that record which hosts "
+                                                 "heartbeated (one Raft command for all of them).")
+    usage_write_interval: float = option(30.0, "A host's usage figures are written through Raft at most "
+                                               "this often (changes of state are written at once).")
 
     def member_list(self) -> list[Member]:
         members = [Member(**m) for m in self.members] or [Member(self.name, self.listen, self.raft_address)]

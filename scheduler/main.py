@@ -18,21 +18,33 @@ from common.config import ConfigError, render_sample
 from common.grpcserve import make_server, serve_health_and_reflection
 from common.logs import setup_logging
 from common.tls import TlsFiles
-from proto.v1 import node_pb2_grpc, public_pb2_grpc
+from proto.v1 import networks_pb2_grpc, node_pb2_grpc, placement_pb2_grpc, public_pb2_grpc
+from proto.v1 import volumes_pb2_grpc
 from scheduler.agents import AgentClients
 from scheduler.api.cluster import ClusterServicer
 from scheduler.api.hosts import HostsServicer
 from scheduler.api.instances import InstancesServicer
+from scheduler.api.images import ImagesServicer, MachinesServicer
+from proto.v1 import images_pb2_grpc
+from scheduler.api.networks import NetworksServicer
+from scheduler.api.placement import PlacementServicer
 from scheduler.api.node import NodeServicer
+from scheduler.api.volumes import SnapshotsServicer, VolumesServicer
 from scheduler.config import SchedulerConfig, load_config
 from scheduler.proposer import Proposer
+from scheduler.network.reconciler import NetworkReconciler
 from scheduler.reconciler import Reconciler
+from scheduler.volume_reconciler import VolumeReconciler
+from scheduler.ops import SERVICES as OPS_SERVICES, SchedulerOps
+from scheduler.auth.wiring import SERVICES as IAM_SERVICES, SchedulerIam
 from scheduler.store.client import RaftStore
 
 log = logging.getLogger("thecloud.scheduler")
 
 MACHINE = "scheduler.state.machine:ClusterState"
-SERVICES = ["thecloud.v1.Cluster", "thecloud.v1.Hosts", "thecloud.v1.Instances", "thecloud.v1.Node"]
+SERVICES = ["thecloud.v1.Cluster", "thecloud.v1.Hosts", "thecloud.v1.Instances", "thecloud.v1.Node",
+            "thecloud.v1.Networks", "thecloud.v1.Placement", "thecloud.v1.Volumes", "thecloud.v1.Snapshots",
+            "thecloud.v1.Images", "thecloud.v1.Machines"]
 
 
 def parse_args(argv):
@@ -65,17 +77,33 @@ def run(config: SchedulerConfig) -> int:
     # The Raft child is spawned before any gRPC object exists in this process.
     store = build_store(config)
     store.start()
-    proposer = Proposer(store)
+    ops = SchedulerOps(config, store, tls, read_secret(config.secret_file))
+    proposer = Proposer(ops.timed(store))
     agents = AgentClients(tls)
-    server = make_server(config.listen, tls)
+    iam = SchedulerIam(config, store, proposer)   # authn, authz and audit of every call
+    server = make_server(config.listen, tls, interceptors=ops.interceptors + iam.interceptors)
     public_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store, config, tls), server)
     public_pb2_grpc.add_HostsServicer_to_server(HostsServicer(store), server)
     public_pb2_grpc.add_InstancesServicer_to_server(InstancesServicer(store, proposer, agents, config), server)
     node_pb2_grpc.add_NodeServicer_to_server(NodeServicer(store, proposer, config), server)
-    serve_health_and_reflection(server, SERVICES)
+    networks_pb2_grpc.add_NetworksServicer_to_server(NetworksServicer(store, proposer), server)
+    placement_pb2_grpc.add_PlacementServicer_to_server(PlacementServicer(store, proposer, config), server)
+    volumes_pb2_grpc.add_VolumesServicer_to_server(VolumesServicer(store, proposer, config), server)
+    volumes_pb2_grpc.add_SnapshotsServicer_to_server(SnapshotsServicer(store, proposer, config), server)
+    images_pb2_grpc.add_ImagesServicer_to_server(ImagesServicer(store, proposer), server)
+    images_pb2_grpc.add_MachinesServicer_to_server(MachinesServicer(store, agents, config), server)
+    ops.add_to_server(server, proposer)
+    iam.add_to_server(server)
+    serve_health_and_reflection(server, SERVICES + OPS_SERVICES + IAM_SERVICES)
     reconciler = Reconciler(store, proposer, agents, config)
     server.start()
+    iam.start()
     reconciler.start()
+    ops.start(reconciler)
+    network_reconciler = NetworkReconciler(store, agents, config)
+    network_reconciler.start()
+    volume_reconciler = VolumeReconciler(store, proposer, agents, config)
+    volume_reconciler.start()
     log.info("scheduler %s serving on %s, raft on %s", config.name, config.listen, config.raft_address)
 
     stopping = threading.Event()
@@ -83,8 +111,12 @@ def run(config: SchedulerConfig) -> int:
         signal.signal(sig, lambda *_: stopping.set())
     stopping.wait()
     log.info("stopping")
+    ops.stop()
     reconciler.stop()
+    network_reconciler.stop()
+    volume_reconciler.stop()
     server.stop(grace=2).wait()
+    iam.stop()
     agents.close()
     store.stop()
     return 0

@@ -16,12 +16,17 @@ from concurrent import futures
 
 import grpc
 
+from common import requestid
 from common.errors import CloudError
 from proto.v1 import agent_pb2
 from scheduler.api import convert
 from scheduler.api.node import differs, observed_args
+from scheduler import liveness
 from scheduler.proposer import now_ms
+from scheduler.drain import Drainer, orphans
+from scheduler.reconcile_pacing import ReconcilePacer
 from scheduler.rescheduler import Rescheduler
+from scheduler.secrets.delivery import spec_with_secrets
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -62,9 +67,12 @@ class Reconciler:
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
         self._unwatch = None
         self.rescheduler = Rescheduler(store, proposer, config)
+        self.pacer = ReconcilePacer(store, config)      # which hosts a pass visits (large fleets)
+        self.drainer = Drainer(store, proposer, config)
 
     def start(self) -> None:
         self._unwatch = self.store.watch(lambda index, commands, results: self._wake.set())
+        self.pacer.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -90,20 +98,24 @@ class Reconciler:
 
     def reconcile(self, term: int) -> None:
         with self.store.read_lock:
+            if not self.pacer.pass_due(len(self.store.read().hosts)):
+                return
             hosts = [dict(h) for h in self.store.read().hosts.values()]
         self._mark_silent_hosts_down(hosts)
         self.rescheduler.run()
-        for host in hosts:
+        self.drainer.run()
+        for host in self.pacer.due(hosts):
             if host["state"] != r.HOST_UP:
                 continue
             with self._busy_lock:
                 if host["id"] in self._busy:
+                    self.pacer.revisit(host["id"])
                     continue
                 self._busy.add(host["id"])
             self._pool.submit(self._reconcile_host_guarded, host, term)
 
     def _mark_silent_hosts_down(self, hosts: list[dict]) -> None:
-        ttl_ms = int(self.config.host_down_after * 1000)
+        ttl_ms = liveness.down_after_ms(self.config, len(hosts))   # stretches with the fleet
         silent = [h for h in hosts if h["state"] == r.HOST_UP and now_ms() - h["last_heartbeat_ms"] > ttl_ms]
         for host in silent:
             log.warning("host %s missed heartbeats for %.1fs: marking it down", host["name"],
@@ -128,7 +140,7 @@ class Reconciler:
         fence = agent_pb2.Fence(term=term, leader=self.config.name)
         timeout = self.config.agent_call_timeout
         observed = {o.instance_id: o for o in stub.ListInstances(
-            agent_pb2.ListAgentInstancesRequest(), timeout=timeout).instances}
+            agent_pb2.ListAgentInstancesRequest(host_id=host["id"]), timeout=timeout).instances}
         with self.store.read_lock:
             desired = {i["id"]: dict(i) for i in self.store.read().instances_on(host["id"])}
         for instance_id in observed.keys() - desired.keys():
@@ -141,8 +153,8 @@ class Reconciler:
         for instance in desired.values():
             seen = observed.get(instance["id"])
             if instance["state"] == r.DELETING:
-                stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance["id"]),
-                                    timeout=timeout)
+                stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance["id"],
+                                                                    host_id=host["id"]), timeout=timeout)
                 updates.append(("instance.purge", {"id": instance["id"]}))
             elif needs_ensure(instance, seen) and self._due(instance["id"]):
                 ensures.append(instance)
@@ -152,6 +164,9 @@ class Reconciler:
                     "reason": "vanished from its host"}))
             elif seen is not None and differs(instance, observed_args(host["id"], seen)):
                 updates.append(("instance.observe", observed_args(host["id"], seen)))
+        for instance_id in orphans(observed, desired):   # moved away (drain, host loss) or purged
+            stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance_id,
+                                                                host_id=host["id"]), timeout=timeout)
         if updates:
             self.proposer.propose_many(updates)
         if ensures:
@@ -167,11 +182,15 @@ class Reconciler:
                               observed_args(host["id"], result, instance["desired_generation"]))
 
     def _ensure(self, stub, fence, instance: dict, timeout: float):
-        log.info("ensuring %s (%s) is %s", instance["name"], instance["id"], instance["desired_state"])
-        result = stub.EnsureInstance(agent_pb2.EnsureInstanceRequest(
-            fence=fence, instance_id=instance["id"], name=instance["name"], project=instance["project"],
-            spec=convert.spec_pb(instance["spec"]), desired_state=instance["desired_state"]),
-            timeout=timeout)
+        # Under the id of the request that asked for it, so the agent's log names it too.
+        with requestid.bound(instance.get("trace_id")):
+            log.info("ensuring %s (%s) is %s", instance["name"], instance["id"], instance["desired_state"])
+            result = stub.EnsureInstance(agent_pb2.EnsureInstanceRequest(
+                fence=fence, instance_id=instance["id"], name=instance["name"], project=instance["project"],
+                spec=spec_with_secrets(self.store, self.config.secret_file, instance,
+                                       convert.spec_pb(instance["spec"])),
+                desired_state=instance["desired_state"], host_id=instance["host_id"]),
+                timeout=timeout)
         if result.state == convert.state_to_pb(r.FAILED):
             self._delay(instance["id"])
         else:

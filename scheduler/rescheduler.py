@@ -3,15 +3,16 @@
 Runs on the leader as part of each reconcile pass. An instance is moved when its
 host is down and it is LOST; it keeps its id (its identity), and the host that
 comes back is told by the next reconcile pass to remove its stale copy, because
-the instance is no longer its own. Instances with restart policy `never` stay
-LOST with the reason shown.
+the instance is no longer its own. The new host is chosen by the same planner as
+a create (constraints, groups, capacity). Instances with restart policy `never`
+stay LOST with the reason shown.
 """
 from __future__ import annotations
 
 import logging
 
 from common.errors import CloudError, ResourceExhausted
-from scheduler.placement import PlacementRequest, place
+from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -28,46 +29,38 @@ class Rescheduler:
     def __init__(self, store, proposer, config):
         self.store = store
         self.proposer = proposer
-        self.config = config
+        self.planner = Planner(Settings.from_config(config))
 
     def run(self) -> int:
-        """Propose a new host for every movable instance; returns how many moved."""
+        """Propose a new host for every movable instance; returns how many were proposed."""
+        commands, waiting = [], []
         with self.store.read_lock:
             state = self.store.read()
-            hosts = {k: dict(v) for k, v in state.hosts.items()}
-            lost = [dict(i) for i in state.instances.values() if movable(i, state.hosts)]
-        moved = 0
-        for instance in sorted(lost, key=lambda i: i["created_ms"]):
-            if self._move(instance, hosts):
-                moved += 1
-        return moved
-
-    def _move(self, instance: dict, hosts: dict) -> bool:
-        spec = instance["spec"]
-        candidates = [h for h in hosts.values()
-                      if h["id"] != instance["host_id"] and spec["image"] in h.get("images", ())]
-        request = PlacementRequest(demand=r.demand(spec), driver="docker",
-                                   host_labels=spec.get("host_labels", {}),
-                                   strategy=self.config.placement_strategy,
-                                   overcommit=self.config.overcommit())
-        try:
-            decision = place(candidates, request)
-            result = self.proposer.propose("instance.reschedule", {
-                "id": instance["id"], "from_host_id": instance["host_id"], "host_id": decision.host_id,
-                "overcommit": request.overcommit})
-        except ResourceExhausted as err:
-            reason = f"waiting for a host: {err}"
-            if instance.get("reason") != reason:
-                self.proposer.propose("instance.observe", {
-                    "id": instance["id"], "host_id": instance["host_id"], "state": r.LOST, "reason": reason})
-            return False
-        except CloudError as err:
-            log.info("not moving %s: %s", instance["name"], err)
-            return False
-        moved = result["instance"]
-        hosts[decision.host_id]["allocated"] = r.add_resources(
-            hosts[decision.host_id]["allocated"], request.demand)
-        log.warning("moved %s (%s) from lost host %s to %s", moved["name"], moved["id"],
-                    hosts.get(instance["host_id"], {}).get("name", instance["host_id"]),
-                    hosts[decision.host_id]["name"])
-        return True
+            lost = sorted((i for i in state.instances.values() if movable(i, state.hosts)),
+                          key=lambda i: i["created_ms"])
+            overlay = Overlay()    # the moves decided in this pass count against their hosts
+            for instance in lost:
+                try:
+                    request = self.planner.request(state, instance["project"], instance["spec"])
+                    decision = self.planner.place(state, request, overlay)
+                except ResourceExhausted as err:
+                    reason = f"waiting for a host: {err}"
+                    if instance.get("reason") != reason:
+                        waiting.append(("instance.observe", {"id": instance["id"], "host_id": instance["host_id"],
+                                                             "state": r.LOST, "reason": reason}))
+                    continue
+                except CloudError as err:
+                    log.info("not moving %s: %s", instance["name"], err)
+                    continue
+                commands.append(("instance.reschedule", {
+                    "id": instance["id"], "from_host_id": instance["host_id"], "host_id": decision.host_id,
+                    "overcommit": request.overcommit, "reserved": request.reserved}))
+        if commands or waiting:
+            results = self.proposer.propose_many(commands + waiting)
+            for (_, args), result in zip(commands, results):
+                if "error" in result:
+                    log.info("not moving %s: %s", args["id"], result["error"]["message"])
+                else:
+                    log.warning("moved %s from lost host %s to %s", args["id"], args["from_host_id"],
+                                args["host_id"])
+        return len(commands)

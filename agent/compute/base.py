@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from agent.compute.vmspec import VmSpec
 from proto.v1 import node_pb2, resources_pb2
 
 RUNNING = "running"
@@ -29,13 +30,18 @@ class InstanceSpec:
     env: tuple[tuple[str, str], ...] = ()
     restart_policy: str = "never"
     kind: str = "container"
+    vpc_port: bool = False           # a VPC NIC is plugged in by the network driver: no engine networking
+    mounts: tuple[tuple[str, str], ...] = ()   # (host directory, path inside): mounted volumes
+    vm: VmSpec | None = None         # kind "vm": image, user-data, keys
 
     @classmethod
     def from_proto(cls, spec: resources_pb2.InstanceSpec) -> "InstanceSpec":
         return cls(image=spec.image, vcpus=spec.vcpus, memory_bytes=spec.memory_bytes,
                    disk_bytes=spec.disk_bytes, command=tuple(spec.command),
                    env=tuple(sorted(spec.env.items())),
-                   restart_policy=spec.restart_policy or "never", kind=spec.kind or "container")
+                   restart_policy=spec.restart_policy or "never", kind=spec.kind or "container",
+                   vpc_port=bool(spec.subnet),
+                   vm=VmSpec.from_proto(spec) if spec.kind == "vm" else None)
 
     def spec_hash(self) -> str:
         """A stable digest of everything that needs a new runtime object when it changes."""
@@ -44,6 +50,10 @@ class InstanceSpec:
             "memory_bytes": self.memory_bytes, "disk_bytes": self.disk_bytes,
             "command": list(self.command), "env": [list(pair) for pair in self.env],
             "restart_policy": self.restart_policy,
+            # Only when set, so that the hash of every instance without a port stays as it was.
+            **({"vpc_port": True} if self.vpc_port else {}),
+            **({"mounts": [list(pair) for pair in self.mounts]} if self.mounts else {}),
+            **({"vm": self.vm.digest()} if self.vm else {}),
         }, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -60,13 +70,16 @@ class Observed:
     finished_at_ms: int = 0
     exit_code: int = 0
     spec_hash: str = ""
+    cpu_time_ns: int = 0             # VMs: sampled every few seconds
+    memory_used_bytes: int = 0
     labels: Mapping[str, str] = field(default_factory=dict)
 
     def to_proto(self) -> node_pb2.ObservedInstance:
         return node_pb2.ObservedInstance(
             instance_id=self.instance_id, state=self.state, runtime_id=self.runtime_id,
             reason=self.reason, started_at_ms=self.started_at_ms,
-            finished_at_ms=self.finished_at_ms, exit_code=self.exit_code)
+            finished_at_ms=self.finished_at_ms, exit_code=self.exit_code,
+            cpu_time_ns=self.cpu_time_ns, memory_used_bytes=self.memory_used_bytes)
 
 
 class ComputeDriver(abc.ABC):
@@ -118,3 +131,8 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self) -> list[str]:
         """Capabilities to report at join, e.g. ["compute:docker"]."""
+
+    def sandbox_pid(self, instance_id: str) -> int | None:
+        """A pid inside the running instance's network namespace (where its VPC NIC goes);
+        None when it is not running or the driver has no such thing."""
+        return None

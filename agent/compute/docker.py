@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 import docker
 import docker.errors
 import requests.exceptions
-from docker.types import LogConfig
+from docker.types import LogConfig, Mount
 
 from agent.compute.base import (RUNNING, STOPPED, ComputeDriver, InstanceSpec, Observed,
                                 State)
@@ -176,6 +176,11 @@ class DockerDriver(ComputeDriver):
             restart_policy={"Name": _RESTART_POLICIES[spec.restart_policy]},
             # An init as PID 1 forwards SIGTERM, so a stop is quick and clean.
             init=True,
+            # A VPC port: the network driver plugs the NIC in; Docker adds nothing but lo.
+            network_mode="none" if spec.vpc_port else None,
+            # Volumes: filesystems the agent mounted on the host, bound in before the start.
+            mounts=[Mount(target=inside, source=host_dir, type="bind")
+                    for host_dir, inside in spec.mounts] or None,
             log_config=LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
             detach=True,
         )
@@ -271,6 +276,14 @@ class DockerDriver(ComputeDriver):
             if container is None or not self._own(container):
                 return None
             return self._observe(container, desired_state)
+
+    def sandbox_pid(self, instance_id: str) -> int | None:
+        with _engine_calls():
+            container = self._find(instance_id)
+            if container is None or not self._own(container):
+                return None
+            state = container.attrs.get("State", {})
+            return int(state.get("Pid") or 0) if state.get("Running") else None
 
     def images(self) -> list[str]:
         with _engine_calls():

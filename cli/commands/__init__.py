@@ -34,7 +34,8 @@ class Context:
     @property
     def client(self) -> ClusterClient:
         if self._client is None:
-            self._client = ClusterClient(self.settings.endpoints, self.settings.tls)
+            self._client = ClusterClient(self.settings.endpoints, self.settings.tls,
+                                         token=self.settings.token)
         return self._client
 
     def close(self) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from proto.v1 import public_pb2, resources_pb2
 
+from cli.commands import cluster_ops
 from cli.output import enum_label
+from cli.commands import tokens
 
 
 def register(subparsers, parents) -> None:
@@ -12,6 +14,8 @@ def register(subparsers, parents) -> None:
     status = actions.add_parser("status", parents=parents,
                                 help="every scheduler member: role, term, Raft indexes, reachability")
     status.set_defaults(func=status_command)
+    tokens.register_init(actions, parents)   # `cloud cluster init`
+    cluster_ops.register_actions(actions, parents)
 
 
 def role(value: int) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from proto.v1 import public_pb2, resources_pb2
 
+from cli.commands import placement
 from cli.output import enum_label, pairs, since, size, timestamp
 
 
@@ -13,6 +14,7 @@ def register(subparsers, parents) -> None:
     show = actions.add_parser("show", parents=parents, help="one host in detail")
     show.add_argument("name", metavar="HOST", help="host name or id")
     show.set_defaults(func=show_command)
+    placement.register_host_actions(actions, parents)   # label, cordon, uncordon, drain, maintenance
 
 
 def state(value: int) -> str:

@@ -9,6 +9,8 @@ from common.ids import new_request_id
 from proto.v1 import public_pb2, resources_pb2
 
 from cli import argtypes
+from cli.commands import placement, volumes
+from cli.commands import vms
 from cli.errors import EXIT_ERROR, CliError, RpcFailure, is_retryable
 from cli.output import enum_label, pairs, since, size, timestamp
 
@@ -32,15 +34,25 @@ def register(subparsers, parents) -> None:
                         help="command line, split like a shell would: 'httpd -f -p 8080'")
     create.add_argument("--env", type=argtypes.key_value, action="append", default=[],
                         metavar="K=V", help="environment variable (repeatable)")
+    create.add_argument("--secret-env", type=argtypes.key_value, action="append", default=[],
+                        metavar="VAR=SECRET", help="environment variable from a secret of the project "
+                                                   "(repeatable)")
     create.add_argument("--label", type=argtypes.key_value, action="append", default=[],
                         metavar="K=V", help="label on the instance (repeatable)")
     create.add_argument("--restart", choices=("never", "on-failure", "always"), default="never",
                         help="restart policy (default never)")
     create.add_argument("--host-label", type=argtypes.key_value, action="append", default=[],
                         metavar="K=V", help="only place on hosts carrying this label (repeatable)")
+    create.add_argument("--subnet", default="", help="give it a NIC in this VPC subnet (name or id)")
+    create.add_argument("--ip", default="", help="the NIC's address (default: the next free one)")
+    volumes.add_create_options(create)
+    vms.add_create_options(create)
+    create.add_argument("--security-group", dest="security_groups", action="append", default=[],
+                        metavar="GROUP", help="security group of the NIC (repeatable)")
     create.add_argument("--request-id", default=None,
                         help="idempotency key; repeating a create with the same id is harmless "
                              "(default: a fresh one, reused for this command's own retries)")
+    placement.add_create_options(create)
     _add_wait(create, "RUNNING")
     create.set_defaults(func=create_command)
 
@@ -65,6 +77,7 @@ def register(subparsers, parents) -> None:
     logs.add_argument("--tail", type=argtypes.non_negative_int, default=0, metavar="N",
                       help="only the last N lines (default: everything)")
     logs.set_defaults(func=logs_command)
+    vms.add_instance_actions(actions, parents)
 
 
 def _add_wait(parser, goal: str) -> None:
@@ -128,10 +141,17 @@ def create_command(args, ctx) -> int:
     spec = resources_pb2.InstanceSpec(
         kind="container", image=args.image, vcpus=args.cpus, memory_bytes=args.memory,
         disk_bytes=args.disk, command=args.command or [], env=dict(args.env),
-        restart_policy=args.restart, host_labels=dict(args.host_label))
+        restart_policy=args.restart, host_labels=dict(args.host_label),
+        secret_env=dict(args.secret_env),
+        subnet=args.subnet, ip=args.ip, security_groups=args.security_groups)
     request = public_pb2.CreateInstanceRequest(
         name=args.name, project=ctx.project, spec=spec, labels=dict(args.label),
         request_id=args.request_id or new_request_id())
+    placement.apply_create_options(args, request.spec)
+    volumes.apply_create_options(args, request.spec)
+    vms.apply_create_options(args, request.spec)
+    if args.dry_run:
+        return placement.dry_run(ctx, request)
     inst = ctx.client.call("Instances", "CreateInstance", request, write=True)
     if args.wait:
         inst = wait_for(ctx, inst.meta.id or args.name, {S.INSTANCE_STATE_RUNNING},
@@ -198,7 +218,11 @@ def show_command(args, ctx) -> int:
         ("command", " ".join(spec.command) if spec.command else "(image default)"),
         ("env", pairs(spec.env)),
         ("restart", spec.restart_policy or "never"),
+        *vms.show_fields(i),
         ("host labels", pairs(spec.host_labels)),
+        ("port", f"{i.port.ip}/{i.port.prefix_len} in {i.port.subnet} (vpc {i.port.vpc}), mac {i.port.mac}, "
+                 f"gateway {i.port.gateway}, mtu {i.port.mtu}, groups: "
+                 f"{', '.join(i.port.security_groups) or 'none'}" if i.HasField("port") else None),
     ])
     return 0
 

@@ -17,28 +17,32 @@ class Fence(_message.Message):
     def __init__(self, term: _Optional[int] = ..., leader: _Optional[str] = ...) -> None: ...
 
 class EnsureInstanceRequest(_message.Message):
-    __slots__ = ("fence", "instance_id", "name", "project", "spec", "desired_state")
+    __slots__ = ("fence", "instance_id", "name", "project", "spec", "desired_state", "host_id")
     FENCE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     DESIRED_STATE_FIELD_NUMBER: _ClassVar[int]
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
     fence: Fence
     instance_id: str
     name: str
     project: str
     spec: _resources_pb2.InstanceSpec
     desired_state: str
-    def __init__(self, fence: _Optional[_Union[Fence, _Mapping]] = ..., instance_id: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., spec: _Optional[_Union[_resources_pb2.InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ...) -> None: ...
+    host_id: str
+    def __init__(self, fence: _Optional[_Union[Fence, _Mapping]] = ..., instance_id: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., spec: _Optional[_Union[_resources_pb2.InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
 
 class RemoveInstanceRequest(_message.Message):
-    __slots__ = ("fence", "instance_id")
+    __slots__ = ("fence", "instance_id", "host_id")
     FENCE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
     fence: Fence
     instance_id: str
-    def __init__(self, fence: _Optional[_Union[Fence, _Mapping]] = ..., instance_id: _Optional[str] = ...) -> None: ...
+    host_id: str
+    def __init__(self, fence: _Optional[_Union[Fence, _Mapping]] = ..., instance_id: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
 
 class RemoveInstanceResponse(_message.Message):
     __slots__ = ("existed",)
@@ -47,8 +51,10 @@ class RemoveInstanceResponse(_message.Message):
     def __init__(self, existed: _Optional[bool] = ...) -> None: ...
 
 class ListAgentInstancesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("host_id",)
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
+    host_id: str
+    def __init__(self, host_id: _Optional[str] = ...) -> None: ...
 
 class ListAgentInstancesResponse(_message.Message):
     __slots__ = ("instances",)

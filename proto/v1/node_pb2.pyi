@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ObservedInstance(_message.Message):
-    __slots__ = ("instance_id", "state", "runtime_id", "reason", "started_at_ms", "finished_at_ms", "exit_code")
+    __slots__ = ("instance_id", "state", "runtime_id", "reason", "started_at_ms", "finished_at_ms", "exit_code", "cpu_time_ns", "memory_used_bytes")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_ID_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,8 @@ class ObservedInstance(_message.Message):
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    CPU_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     state: _resources_pb2.InstanceState
     runtime_id: str
@@ -23,10 +25,12 @@ class ObservedInstance(_message.Message):
     started_at_ms: int
     finished_at_ms: int
     exit_code: int
-    def __init__(self, instance_id: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.InstanceState, str]] = ..., runtime_id: _Optional[str] = ..., reason: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., exit_code: _Optional[int] = ...) -> None: ...
+    cpu_time_ns: int
+    memory_used_bytes: int
+    def __init__(self, instance_id: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.InstanceState, str]] = ..., runtime_id: _Optional[str] = ..., reason: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., exit_code: _Optional[int] = ..., cpu_time_ns: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ...) -> None: ...
 
 class JoinRequest(_message.Message):
-    __slots__ = ("host_name", "address", "capacity", "drivers", "labels", "agent_version", "images")
+    __slots__ = ("host_name", "address", "capacity", "drivers", "labels", "agent_version", "images", "vtep")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +45,7 @@ class JoinRequest(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
+    VTEP_FIELD_NUMBER: _ClassVar[int]
     host_name: str
     address: str
     capacity: _resources_pb2.Resources
@@ -48,7 +53,8 @@ class JoinRequest(_message.Message):
     labels: _containers.ScalarMap[str, str]
     agent_version: str
     images: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, host_name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., agent_version: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
+    vtep: str
+    def __init__(self, host_name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., agent_version: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., vtep: _Optional[str] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("host_id", "heartbeat_interval_ms")

@@ -1,6 +1,8 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from proto.v1 import vm_pb2 as _vm_pb2
+from proto.v1 import storage_pb2 as _storage_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -99,7 +101,7 @@ class Usage(_message.Message):
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., disk_used_bytes: _Optional[int] = ..., disk_total_bytes: _Optional[int] = ..., load1: _Optional[float] = ...) -> None: ...
 
 class Host(_message.Message):
-    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images")
+    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images", "schedulable", "vtep")
     META_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +113,8 @@ class Host(_message.Message):
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
+    VTEP_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     address: str
     capacity: Resources
@@ -122,10 +126,12 @@ class Host(_message.Message):
     agent_version: str
     reason: str
     images: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
+    schedulable: str
+    vtep: str
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., schedulable: _Optional[str] = ..., vtep: _Optional[str] = ...) -> None: ...
 
 class InstanceSpec(_message.Message):
-    __slots__ = ("kind", "image", "vcpus", "memory_bytes", "disk_bytes", "command", "env", "restart_policy", "host_labels")
+    __slots__ = ("kind", "image", "vcpus", "memory_bytes", "disk_bytes", "command", "env", "restart_policy", "host_labels", "constraints", "group", "strategy", "subnet", "ip", "security_groups", "secret_env", "volumes", "user_data", "ssh_keys", "vm_image")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +140,13 @@ class InstanceSpec(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     class HostLabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SecretEnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +162,17 @@ class InstanceSpec(_message.Message):
     ENV_FIELD_NUMBER: _ClassVar[int]
     RESTART_POLICY_FIELD_NUMBER: _ClassVar[int]
     HOST_LABELS_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    SUBNET_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    SECRET_ENV_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    SSH_KEYS_FIELD_NUMBER: _ClassVar[int]
+    VM_IMAGE_FIELD_NUMBER: _ClassVar[int]
     kind: str
     image: str
     vcpus: int
@@ -158,10 +182,41 @@ class InstanceSpec(_message.Message):
     env: _containers.ScalarMap[str, str]
     restart_policy: str
     host_labels: _containers.ScalarMap[str, str]
-    def __init__(self, kind: _Optional[str] = ..., image: _Optional[str] = ..., vcpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., disk_bytes: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., restart_policy: _Optional[str] = ..., host_labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    constraints: _containers.RepeatedScalarFieldContainer[str]
+    group: str
+    strategy: str
+    subnet: str
+    ip: str
+    security_groups: _containers.RepeatedScalarFieldContainer[str]
+    secret_env: _containers.ScalarMap[str, str]
+    volumes: _containers.RepeatedCompositeFieldContainer[_storage_pb2.VolumeAttachment]
+    user_data: str
+    ssh_keys: _containers.RepeatedScalarFieldContainer[str]
+    vm_image: _vm_pb2.VmImage
+    def __init__(self, kind: _Optional[str] = ..., image: _Optional[str] = ..., vcpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., disk_bytes: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., restart_policy: _Optional[str] = ..., host_labels: _Optional[_Mapping[str, str]] = ..., constraints: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., strategy: _Optional[str] = ..., subnet: _Optional[str] = ..., ip: _Optional[str] = ..., security_groups: _Optional[_Iterable[str]] = ..., secret_env: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[_Union[_storage_pb2.VolumeAttachment, _Mapping]]] = ..., user_data: _Optional[str] = ..., ssh_keys: _Optional[_Iterable[str]] = ..., vm_image: _Optional[_Union[_vm_pb2.VmImage, _Mapping]] = ...) -> None: ...
+
+class InstancePort(_message.Message):
+    __slots__ = ("vpc", "subnet", "ip", "prefix_len", "gateway", "mac", "mtu", "security_groups")
+    VPC_FIELD_NUMBER: _ClassVar[int]
+    SUBNET_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_LEN_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    MTU_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    vpc: str
+    subnet: str
+    ip: str
+    prefix_len: int
+    gateway: str
+    mac: str
+    mtu: int
+    security_groups: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, vpc: _Optional[str] = ..., subnet: _Optional[str] = ..., ip: _Optional[str] = ..., prefix_len: _Optional[int] = ..., gateway: _Optional[str] = ..., mac: _Optional[str] = ..., mtu: _Optional[int] = ..., security_groups: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("meta", "spec", "desired_state", "state", "host_id", "host_name", "reason", "runtime_id", "started_at", "finished_at", "exit_code")
+    __slots__ = ("meta", "spec", "desired_state", "state", "host_id", "host_name", "reason", "runtime_id", "started_at", "finished_at", "exit_code", "port", "cpu_time_ns", "memory_used_bytes")
     META_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     DESIRED_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +228,9 @@ class Instance(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    CPU_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     spec: InstanceSpec
     desired_state: str
@@ -184,7 +242,10 @@ class Instance(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     exit_code: int
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., spec: _Optional[_Union[InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., host_id: _Optional[str] = ..., host_name: _Optional[str] = ..., reason: _Optional[str] = ..., runtime_id: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ...) -> None: ...
+    port: InstancePort
+    cpu_time_ns: int
+    memory_used_bytes: int
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., spec: _Optional[_Union[InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., host_id: _Optional[str] = ..., host_name: _Optional[str] = ..., reason: _Optional[str] = ..., runtime_id: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., port: _Optional[_Union[InstancePort, _Mapping]] = ..., cpu_time_ns: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ...) -> None: ...
 
 class ClusterMember(_message.Message):
     __slots__ = ("name", "api_address", "raft_address", "role", "term", "commit_index", "applied_index", "reachable", "error")

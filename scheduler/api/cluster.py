@@ -9,6 +9,7 @@ import grpc
 from common.errors import rpc_errors
 from common.grpcserve import secure_channel
 from proto.v1 import public_pb2, public_pb2_grpc, resources_pb2 as pb
+from scheduler.membership import current_members
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class ClusterServicer(public_pb2_grpc.ClusterServicer):
 
     @rpc_errors
     def GetStatus(self, request, context):
-        others = [m for m in self.config.member_list() if m.name != self.config.name]
+        # Members added or removed at run time count too (scheduler/membership.py).
+        others = [m for m in current_members(self.store, self.config) if m.name != self.config.name]
         members = [self._own_status()] + list(self._pool.map(self._member_status, others))
         members.sort(key=lambda m: m.name)
         leaders = [m for m in members if m.role == pb.MEMBER_ROLE_LEADER and m.reachable]

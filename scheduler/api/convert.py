@@ -4,6 +4,8 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from proto.v1 import resources_pb2 as pb
+from scheduler.api import network_convert
+from scheduler.api import volume_convert
 from scheduler.state import records as r
 
 _INSTANCE_STATES = {
@@ -51,7 +53,22 @@ def spec_pb(spec: dict) -> pb.InstanceSpec:
                            vcpus=spec.get("vcpus", 0), memory_bytes=spec.get("memory_bytes", 0),
                            disk_bytes=spec.get("disk_bytes", 0), command=spec.get("command", []),
                            env=spec.get("env", {}), restart_policy=spec.get("restart_policy", "never"),
-                           host_labels=spec.get("host_labels", {}))
+                           host_labels=spec.get("host_labels", {}),
+                           subnet=spec.get("subnet", ""), ip=spec.get("ip", ""),
+                           security_groups=spec.get("security_groups", []),
+                           constraints=spec.get("constraints", []), group=spec.get("group", ""),
+                           strategy=spec.get("strategy", ""),
+                           secret_env=spec.get("secret_env", {}),
+                           volumes=volume_convert.attachments_pb(spec),
+                           user_data=spec.get("user_data", ""), ssh_keys=spec.get("ssh_keys", []),
+                           vm_image=_vm_image_pb(spec))
+
+
+def _vm_image_pb(spec: dict):
+    if not spec.get("vm_image"):
+        return None
+    from scheduler.api.vm_convert import vm_image_pb   # it builds on this module
+    return vm_image_pb(spec["vm_image"])
 
 
 def instance_pb(record: dict, hosts: dict) -> pb.Instance:
@@ -61,7 +78,9 @@ def instance_pb(record: dict, hosts: dict) -> pb.Instance:
         state=state_to_pb(record["state"]), host_id=record["host_id"], host_name=host.get("name", ""),
         reason=record.get("reason", ""), runtime_id=record.get("runtime_id", ""),
         started_at=timestamp(record.get("started_ms", 0)),
-        finished_at=timestamp(record.get("finished_ms", 0)), exit_code=record.get("exit_code", 0))
+        finished_at=timestamp(record.get("finished_ms", 0)), exit_code=record.get("exit_code", 0),
+        cpu_time_ns=record.get("cpu_time_ns", 0), memory_used_bytes=record.get("memory_used_bytes", 0),
+        port=network_convert.instance_port_pb(record["port"]) if record.get("port") else None)
 
 
 def usage_pb(usage: dict) -> pb.Usage:
@@ -77,4 +96,5 @@ def host_pb(record: dict) -> pb.Host:
         usage=usage_pb(record.get("usage", {})), drivers=record.get("drivers", []), state=state,
         last_heartbeat=timestamp(record.get("last_heartbeat_ms", 0)),
         agent_version=record.get("agent_version", ""), reason=record.get("reason", ""),
-        images=record.get("images", []))
+        images=record.get("images", []), vtep=record.get("vtep", ""),
+        schedulable=record.get("schedulable", "active"))

@@ -11,8 +11,14 @@ from common.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, N
                            ResourceExhausted, Unavailable, rpc_errors)
 from common.ids import check_labels, check_name, new_id
 from proto.v1 import agent_pb2, public_pb2, public_pb2_grpc
-from scheduler.api import convert, validate
-from scheduler.placement import PlacementRequest, place
+from common import requestid
+from scheduler.api import admission, convert, network_input, validate, volume_input
+from scheduler.api import vm_input
+from scheduler.auth import identity
+from scheduler.api.events import record_placement_failure
+from scheduler.placement import PlacementRequest
+from scheduler.placement.planner import Planner, Settings
+from scheduler.api.placement import await_group
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,7 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         self.proposer = proposer
         self.agents = agents
         self.config = config
+        self.planner = Planner(Settings.from_config(config))
 
     # -- reads --------------------------------------------------------------
 
@@ -34,6 +41,7 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         """(instance record, hosts) by name or id, or NOT_FOUND."""
         if not ref:
             raise InvalidArgument("name", "is required")
+        identity.require_visible(project)   # the interceptor checked; this keeps it so
         with self.store.read_lock:
             state = self.store.read()
             instance = state.instance_by_ref(project, ref)
@@ -104,27 +112,40 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
                 if request_id and existing.get("request_id") == request_id:
                     return dict(existing)
                 raise AlreadyExists(f"instance {name!r} already exists in project {project!r}")
-            hosts = list(state.hosts.values())
-            if not any(spec["image"] in h.get("images", ()) for h in hosts):
-                raise NotFound(f"image {spec['image']!r} not found on any host")
-            with_image = [h for h in hosts if spec["image"] in h.get("images", ())]
-            return place(with_image, request).host_id
+            # The image must be on the host, and a VPC port needs a host with VPC
+            # networking (a VTEP): both are placement filters (scheduler/placement/).
+            return self.planner.choose(state, project, spec).host_id
 
     @rpc_errors
     def CreateInstance(self, request, context):
         name = check_name(request.name, "name")
         project = validate.project(request.project)
         spec = validate.instance_spec(request.spec)
+        if spec["kind"] == "vm":
+            with self.store.read_lock:
+                vm_input.resolve_image(self.store.read(), project, spec)
         labels = check_labels(dict(request.labels))
         placement = self._placement_request(spec)
+        await_group(self.store, project, spec)    # created through another scheduler just now?
+        spec, placement = volume_input.place_near_volumes(self.store, project, spec, placement)
+        port = network_input.port_request(self.store, project, spec)
+        admitted = admission.instance_admission(self.store, project, spec)
         rid = request.request_id or None
         for attempt in range(PLACEMENT_ATTEMPTS):
-            host_id = self._choose_host(project, name, spec, placement, request.request_id)
+            try:
+                host_id = self._choose_host(project, name, spec, placement, request.request_id)
+            except (NotFound, ResourceExhausted) as err:
+                record_placement_failure(self.proposer, project, name, err)
+                raise
             if isinstance(host_id, dict):
                 return convert.instance_pb(host_id, self._hosts())
             args = {"id": new_id("i"), "name": name, "project": project, "labels": labels,
                     "spec": spec, "host_id": host_id, "overcommit": placement.overcommit,
-                    "request_id": request.request_id}
+                    "reserved": self.planner.settings.reserved, "request_id": request.request_id,
+                    **admitted}
+            args["trace_id"] = requestid.current()  # lets the agent's logs name the caller's request
+            if port is not None:
+                args["port"] = port
             try:
                 result = self.proposer.propose("instance.create", args,
                                                rid=f"{rid}:{attempt}" if rid else None)
@@ -144,7 +165,8 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
     def _set_desired(self, request, desired: str):
         project = validate.project(request.project)
         instance, _ = self._find(project, request.name)
-        self.proposer.propose("instance.set_desired", {"id": instance["id"], "desired_state": desired})
+        self.proposer.propose("instance.set_desired", {"id": instance["id"], "desired_state": desired,
+                                                        "trace_id": requestid.current()})
         return self._answer(project, instance["id"])
 
     @rpc_errors

@@ -1,11 +1,13 @@
 """The Node API: agents join and heartbeat; what they observe is written through Raft."""
 from __future__ import annotations
 
-from common.errors import InvalidArgument, PermissionDenied, raise_for_result, rpc_errors
+from common.errors import InvalidArgument, PermissionDenied, rpc_errors
 from common.ids import check_labels, check_name, new_id
 from common.tls import peer_identity
 from proto.v1 import node_pb2, node_pb2_grpc
 from scheduler.api import convert
+from scheduler.liveness import HeartbeatWriter
+from scheduler.api.network_input import check_vtep
 from scheduler.state import records as r
 
 
@@ -14,6 +16,10 @@ def observed_args(host_id: str, observed, generation: int | None = None) -> dict
             "state": convert.state_from_pb(observed.state), "runtime_id": observed.runtime_id,
             "reason": observed.reason, "started_ms": observed.started_at_ms,
             "finished_ms": observed.finished_at_ms, "exit_code": observed.exit_code}
+    if observed.cpu_time_ns or observed.memory_used_bytes:
+        # VM stats; the agent samples them every few seconds, so they do not make
+        # every heartbeat a Raft write. Containers report none and write nothing extra.
+        args.update(cpu_time_ns=observed.cpu_time_ns, memory_used_bytes=observed.memory_used_bytes)
     if generation is not None:
         args["generation"] = generation
     return args
@@ -29,6 +35,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self.store = store
         self.proposer = proposer
         self.config = config
+        self.heartbeats = HeartbeatWriter(store, proposer, config)
 
     def _authorize(self, context, host_name: str | None = None) -> None:
         identity = peer_identity(context.auth_context())
@@ -50,9 +57,10 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             "capacity": convert.resources_from_pb(request.capacity),
             "drivers": list(request.drivers), "labels": check_labels(dict(request.labels)),
             "agent_version": request.agent_version, "images": list(request.images),
+            "vtep": check_vtep(request.vtep),
         })
         return node_pb2.JoinResponse(host_id=result["host_id"],
-                                     heartbeat_interval_ms=int(self.config.heartbeat_interval * 1000))
+                                     heartbeat_interval_ms=self.heartbeats.interval_ms())
 
     @rpc_errors
     def Heartbeat(self, request, context):
@@ -77,7 +85,6 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             args = observed_args(request.host_id, observed)
             if differs(instance, args):
                 commands.append(("instance.observe", args))
-        results = self.proposer.propose_many(commands)
-        raise_for_result(results[0])
-        return node_pb2.HeartbeatResponse(
-            heartbeat_interval_ms=int(self.config.heartbeat_interval * 1000))
+        # Only what changed goes through Raft; liveness alone is batched (scheduler/liveness.py).
+        self.heartbeats.write(host, commands)
+        return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms())

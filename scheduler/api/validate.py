@@ -5,11 +5,13 @@ import re
 
 from common.errors import InvalidArgument
 from common.ids import check_labels, check_name
+from scheduler.api import network_input, placement_input, secret_input, volume_input
+from scheduler.api import vm_input
 from scheduler.state import records as r
 
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,254}(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-KINDS = ("container",)
+KINDS = ("container", "vm")
 MAX_VCPUS, MAX_MEMORY, MIN_MEMORY = 512, 16 * 1024**4, 6 * 1024**2
 MAX_DISK = 1024**5
 
@@ -46,6 +48,11 @@ def instance_spec(spec) -> dict:
         "kind": kind, "image": spec.image, "vcpus": spec.vcpus, "memory_bytes": spec.memory_bytes,
         "disk_bytes": spec.disk_bytes, "command": list(spec.command), "env": dict(spec.env),
         "restart_policy": policy, "host_labels": check_labels(dict(spec.host_labels), "spec.host_labels"),
+        **network_input.instance_network(spec),
+        **placement_input.instance_placement(spec),
+        **secret_input.instance_secrets(spec),
+        **volume_input.instance_volumes(spec),
+        **vm_input.instance_vm(spec),
     }
 
 

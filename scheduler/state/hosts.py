@@ -23,9 +23,12 @@ def join(state, args: dict, ctx: dict) -> dict:
         "address": args["address"],
         "capacity": r.resources(**args["capacity"]),
         "drivers": list(args.get("drivers", [])),
-        "labels": dict(args.get("labels", {})),
+        # Labels an operator set (`cloud host label`) win over the agent's config.
+        "labels": {**args.get("labels", {}), **host.get("operator_labels", {})},
+        "agent_labels": dict(args.get("labels", {})),
         "agent_version": args.get("agent_version", ""),
         "images": sorted(args.get("images", [])),
+        "vtep": args.get("vtep", ""),
         "state": r.HOST_UP, "reason": "",
         "last_heartbeat_ms": ctx["ts"],
         "updated_ms": ctx["ts"], "revision": ctx["index"],

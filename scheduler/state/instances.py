@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from scheduler.state import networks
+from scheduler.state import placement
+from scheduler.state import quota
 from scheduler.state import records as r
+from scheduler.state import images as vm_images
+from scheduler.state import volumes
 
 
 def _touch(instance: dict, ctx: dict) -> None:
@@ -37,8 +42,16 @@ def create(state, args: dict, ctx: dict) -> dict:
     if host["state"] != r.HOST_UP:
         raise FailedPrecondition(f"host {host['name']} is down")
     spec = dict(args["spec"])
+    if spec.get("kind") == "vm":
+        vm_images.check_usable(state, spec)
     need = r.demand(spec)
     check_fits(host, need, args.get("overcommit", {}))
+    placement.admit(state, host, args)   # host mode, reserved share, constraints, group rules
+    port = networks.plan_port(state, args["port"], project) if args.get("port") else None
+    volumes.check_create_attachments(state, {"id": args["id"], "name": name, "project": project,
+                                             "host_id": host["id"], "state": r.PENDING, "spec": spec})
+    # The last check, and the first change: the project's quota (see scheduler/state/quota.py).
+    quota.charge(state, project, quota.instance_amounts(spec), args.get("project_id"))
     host["allocated"] = r.add_resources(host["allocated"], need)
     instance = {
         "id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
@@ -47,10 +60,14 @@ def create(state, args: dict, ctx: dict) -> dict:
         "state": r.PENDING, "host_id": host["id"], "reason": "",
         "runtime_id": "", "started_ms": 0, "finished_ms": 0, "exit_code": 0,
         "created_ms": ctx["ts"], "request_id": args.get("request_id", ""),
+        "trace_id": args.get("trace_id", ""),  # the x-request-id of the call, for the agent's logs
     }
     _touch(instance, ctx)
     state.instances[instance["id"]] = instance
     state.instance_names[r.name_key(project, name)] = instance["id"]
+    if port is not None:
+        networks.bind_port(state, instance, port)
+    volumes.record_create_attachments(state, instance, ctx)
     return {"instance": instance}
 
 
@@ -64,6 +81,7 @@ def set_desired(state, args: dict, ctx: dict) -> dict:
         raise FailedPrecondition(f"instance {instance['name']} is being deleted")
     instance["desired_state"] = desired
     instance["desired_generation"] += 1
+    instance["trace_id"] = args.get("trace_id", instance.get("trace_id", ""))
     instance["reason"] = ""
     _touch(instance, ctx)
     return {"instance": instance}
@@ -97,13 +115,16 @@ def purge(state, args: dict, ctx: dict) -> dict:
     if instance is None:
         return {"purged": False}
     state.instance_names.pop(r.name_key(instance["project"], instance["name"]), None)
+    networks.release_port(state, instance)
     host = state.hosts.get(instance["host_id"])
     if host is not None:
         host["allocated"] = r.add_resources(host["allocated"], r.demand(instance["spec"]), -1)
+    quota.release(state, instance["project"], quota.instance_amounts(instance["spec"]))
     return {"purged": True}
 
 
-_OBSERVED_FIELDS = ("runtime_id", "reason", "started_ms", "finished_ms", "exit_code")
+_OBSERVED_FIELDS = ("runtime_id", "reason", "started_ms", "finished_ms", "exit_code",
+                    "cpu_time_ns", "memory_used_bytes")
 
 
 def observe(state, args: dict, ctx: dict) -> dict:
@@ -116,6 +137,10 @@ def observe(state, args: dict, ctx: dict) -> dict:
     observed_state = args["state"]
     if observed_state not in r.INSTANCE_STATES:
         raise InvalidArgument("state", f"unknown state {observed_state!r}")
+    if observed_state == r.DELETING:
+        # An engine's "removing" is an old container on its way out while the agent
+        # recreates the instance (a spec change); only the cluster decides a deletion.
+        return {"ignored": True}
     changed = instance["state"] != observed_state
     instance["state"] = observed_state
     for key in _OBSERVED_FIELDS:

@@ -11,7 +11,12 @@ from __future__ import annotations
 import copy
 
 from common.errors import CloudError, InvalidArgument, error_result
-from scheduler.state import hosts, instances, rescheduling
+from scheduler.state import hosts, instances, networks, placement, rescheduling
+from scheduler.state import events as cluster_events, operations
+from scheduler.state.placement_index import PlacementIndex
+from scheduler.state import audit, iam, secrets
+from scheduler.state import volumes
+from scheduler.state import images
 
 COMMANDS = {
     "host.join": hosts.join,
@@ -24,7 +29,18 @@ COMMANDS = {
     "instance.purge": instances.purge,
     "instance.observe": instances.observe,
     "instance.reschedule": rescheduling.reschedule,
+    **networks.COMMANDS,
+    **placement.COMMANDS,
+    **operations.COMMANDS,
+    **iam.COMMANDS,
+    **audit.COMMANDS,
+    **secrets.COMMANDS,
+    **volumes.COMMANDS,
+    **images.COMMANDS,
 }
+
+NETWORK_COLLECTIONS = ("vpcs", "vpc_names", "subnets", "subnet_names",
+                       "security_groups", "security_group_names")
 
 
 class ClusterState:
@@ -35,6 +51,37 @@ class ClusterState:
         self.host_names: dict[str, str] = {}
         self.instances: dict[str, dict] = {}
         self.instance_names: dict[str, str] = {}
+        # VPC networking (scheduler/state/networks.py): records by id, ids by "project/name".
+        self.vpcs: dict[str, dict] = {}
+        self.vpc_names: dict[str, str] = {}
+        self.subnets: dict[str, dict] = {}
+        self.subnet_names: dict[str, str] = {}
+        self.security_groups: dict[str, dict] = {}
+        self.security_group_names: dict[str, str] = {}
+        # Placement groups (scheduler/state/placement.py), and the derived placement
+        # index: rebuilt by from_dict, kept by apply, never serialized.
+        self.groups: dict[str, dict] = {}
+        self.group_names: dict[str, str] = {}
+        self.placement = PlacementIndex()
+        # Operations (scheduler/state/events.py, operations.py): the retained event log,
+        # its last sequence number, and schedulers added or removed at run time.
+        self.events: list[dict] = []
+        self.event_seq: int = 0
+        self.members: dict[str, dict] = {}
+        self.member_raft: dict[str, str] = {}
+        # Identity and access (scheduler/state/iam.py, quota.py), the audit log, and
+        # secrets (ciphertext only) with their ids by "project/name".
+        self.iam: dict = iam.empty()
+        self.audit: dict = audit.empty()
+        self.secrets: dict[str, dict] = {}
+        self.secret_names: dict[str, str] = {}
+        # Block volumes (scheduler/state/volumes.py): volumes and snapshots by id, their ids
+        # by "project/name", and each host's reported storage pool by host id.
+        for key in volumes.COLLECTIONS:
+            setattr(self, key, {})
+        # VM images (scheduler/state/images.py): records by id, ids by "project/name".
+        for key in images.COLLECTIONS:
+            setattr(self, key, {})
 
     def apply(self, op: str, args: dict, ctx: dict) -> dict:
         handler = COMMANDS.get(op)
@@ -42,14 +89,19 @@ class ClusterState:
             return error_result(InvalidArgument("op", f"unknown command {op!r}"))
         try:
             # Commands validate before they change anything, so an error leaves no trace.
-            return handler(self, args, ctx)
+            seen = cluster_events.before(self, op, args)
+            result = handler(self, args, ctx)
         except CloudError as err:
             return error_result(err)
         except (KeyError, TypeError, ValueError) as err:
             return error_result(InvalidArgument("args", f"malformed {op} command: {err!r}"))
+        # The placement index follows whatever the command did to instances or hosts.
+        self.placement.sync_after(self, op, args)
+        cluster_events.after(self, op, args, result, ctx, seen)
+        return result
 
     def instances_on(self, host_id: str) -> list[dict]:
-        return [i for i in self.instances.values() if i["host_id"] == host_id]
+        return [self.instances[i] for i in sorted(self.placement.by_host.get(host_id, ()))]
 
     def host_by_ref(self, ref: str) -> dict | None:
         """A host by id or by name."""
@@ -65,7 +117,15 @@ class ClusterState:
 
     def to_dict(self) -> dict:
         return copy.deepcopy({"hosts": self.hosts, "host_names": self.host_names,
-                              "instances": self.instances, "instance_names": self.instance_names})
+                              "instances": self.instances, "instance_names": self.instance_names,
+                              "groups": self.groups, "group_names": self.group_names,
+                              "events": self.events, "event_seq": self.event_seq,
+                              "members": self.members, "member_raft": self.member_raft,
+                              "iam": self.iam, "audit": self.audit, "secrets": self.secrets,
+                              "secret_names": self.secret_names,
+                              **{key: getattr(self, key) for key in volumes.COLLECTIONS},
+                              **{key: getattr(self, key) for key in images.COLLECTIONS},
+                              **{key: getattr(self, key) for key in NETWORK_COLLECTIONS}})
 
     @classmethod
     def from_dict(cls, data: dict) -> "ClusterState":
@@ -75,4 +135,21 @@ class ClusterState:
         state.host_names = data.get("host_names", {})
         state.instances = data.get("instances", {})
         state.instance_names = data.get("instance_names", {})
+        for key in NETWORK_COLLECTIONS:
+            setattr(state, key, data.get(key, {}))
+        state.groups = data.get("groups", {})
+        state.group_names = data.get("group_names", {})
+        state.events = data.get("events", [])
+        state.event_seq = data.get("event_seq", 0)
+        state.members = data.get("members", {})
+        state.member_raft = data.get("member_raft", {})
+        state.iam = {**iam.empty(), **data.get("iam", {})}
+        state.audit = data.get("audit") or audit.empty()
+        state.secrets = data.get("secrets", {})
+        state.secret_names = data.get("secret_names", {})
+        for key in volumes.COLLECTIONS:
+            setattr(state, key, data.get(key, {}))
+        for key in images.COLLECTIONS:
+            setattr(state, key, data.get(key, {}))
+        state.placement.rebuild(state)
         return state

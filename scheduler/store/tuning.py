@@ -14,11 +14,11 @@ def _knob(default, help: str):
 
 @dataclass(frozen=True)
 class RaftTuning:
-    election_min_s: float = _knob(0.15, "Shortest randomized election timeout (pysyncobj raftMinTimeout).")
-    election_max_s: float = _knob(0.35, "Longest randomized election timeout (pysyncobj raftMaxTimeout).")
+    election_min_s: float = _knob(0.3, "Shortest randomized election timeout (pysyncobj raftMinTimeout).")
+    election_max_s: float = _knob(0.6, "Longest randomized election timeout (pysyncobj raftMaxTimeout).")
     append_period_s: float = _knob(0.04, "Leader heartbeat / append_entries period; must be < election_min_s / 3.")
-    leader_fallback_s: float = _knob(1.0, "A leader without answers from a majority for this long steps down.")
-    connection_timeout_s: float = _knob(0.6, "A peer connection silent for this long is dropped (>= election_max_s).")
+    leader_fallback_s: float = _knob(1.5, "A leader without answers from a majority for this long steps down.")
+    connection_timeout_s: float = _knob(0.8, "A peer connection silent for this long is dropped (>= election_max_s).")
     connection_retry_s: float = _knob(0.1, "Delay between reconnect attempts to an unreachable peer.")
     tick_period_s: float = _knob(0.02, "Longest the Raft tick thread sleeps in poll() when nothing happens.")
     socket_buffer_bytes: int = _knob(1 << 20, "SO_SNDBUF/SO_RCVBUF of peer sockets and pysyncobj's recv chunk.")

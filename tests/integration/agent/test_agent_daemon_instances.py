@@ -124,7 +124,7 @@ def test_an_instance_that_exits_on_its_own_is_reported_failed_not_restarted(star
     (lambda r: setattr(r.spec, "vcpus", 0), "spec.vcpus"),
     (lambda r: setattr(r.spec, "vcpus", -2), "spec.vcpus"),
     (lambda r: setattr(r.spec, "memory_bytes", 0), "spec.memory_bytes"),
-    (lambda r: setattr(r.spec, "kind", "vm"), "spec.kind"),
+    (lambda r: setattr(r.spec, "kind", "toaster"), "spec.kind"),
     (lambda r: setattr(r.spec, "restart_policy", "sometimes"), "spec.restart_policy"),
     (lambda r: setattr(r, "name", "Not A Name"), "name"),
 ])

@@ -14,20 +14,25 @@ def cluster_with_lost_instance(policy="always"):
         state.apply("host.join", {"id": f"h-{name}", "name": name, "address": "x:1",
                                   "capacity": {"vcpus": 4, "memory_bytes": 4 * GiB, "disk_bytes": 0},
                                   "drivers": ["compute:docker"], "images": ["img"]}, ctx(n + 1, 1000))
-    state.apply("instance.create", {"id": "i-1", "name": "web", "project": "default", "labels": {},
-                                    "spec": {"image": "img", "vcpus": 2, "memory_bytes": GiB, "disk_bytes": 0,
-                                             "restart_policy": policy},
-                                    "host_id": "h-a", "overcommit": {}}, ctx(3, 1000))
+    result = state.apply("instance.create", {
+        "id": "i-1", "name": "web", "project": "default", "labels": {},
+        "spec": {"image": "img", "vcpus": 2, "memory_bytes": GiB, "disk_bytes": 0, "restart_policy": policy},
+        "host_id": "h-a", "overcommit": {}}, ctx(3, 1000))
+    assert "instance" in result, result
     state.apply("host.heartbeat", {"id": "h-b", "usage": {}}, ctx(4, 9000))
     state.apply("host.mark_down", {"id": "h-a", "ttl_ms": 5000}, ctx(5, 9000))
     return state
 
 
+def move(state, index):
+    return state.apply("instance.reschedule", {"id": "i-1", "from_host_id": "h-a", "host_id": "h-b",
+                                               "overcommit": {}}, ctx(index, 9100 + index))
+
+
 def test_a_lost_instance_moves_with_its_allocation_and_keeps_its_id():
     state = cluster_with_lost_instance()
     assert state.instances["i-1"]["state"] == "lost"
-    result = state.apply("instance.reschedule", {"id": "i-1", "from_host_id": "h-a", "host_id": "h-b",
-                                                 "overcommit": {}}, ctx(6, 9100))
+    result = move(state, 6)
     assert result["instance"]["host_id"] == "h-b"
     moved = state.instances["i-1"]
     assert moved["state"] == "pending" and moved["desired_generation"] > moved["ensured_generation"]
@@ -39,20 +44,15 @@ def test_a_lost_instance_moves_with_its_allocation_and_keeps_its_id():
 def test_no_move_once_the_host_is_back_or_the_instance_moved_already():
     state = cluster_with_lost_instance()
     state.apply("host.heartbeat", {"id": "h-a", "usage": {}}, ctx(6, 9100))
-    result = state.apply("instance.reschedule", {"id": "i-1", "from_host_id": "h-a", "host_id": "h-b",
-                                                 "overcommit": {}}, ctx(7, 9200))
-    assert result["error"]["code"] == "FAILED_PRECONDITION"
+    assert move(state, 7)["error"]["code"] == "FAILED_PRECONDITION"
     state = cluster_with_lost_instance()
-    args = {"id": "i-1", "from_host_id": "h-a", "host_id": "h-b", "overcommit": {}}
-    assert "instance" in state.apply("instance.reschedule", args, ctx(6, 9100))
-    assert state.apply("instance.reschedule", args, ctx(7, 9200))["error"]["code"] == "FAILED_PRECONDITION"
+    assert "instance" in move(state, 6)
+    assert move(state, 7)["error"]["code"] == "FAILED_PRECONDITION"
 
 
 def test_the_new_host_must_have_room():
     state = cluster_with_lost_instance()
     state.hosts["h-b"]["capacity"]["vcpus"] = 1
     before = state.to_dict()
-    result = state.apply("instance.reschedule", {"id": "i-1", "from_host_id": "h-a", "host_id": "h-b",
-                                                 "overcommit": {}}, ctx(6, 9100))
-    assert result["error"]["code"] == "RESOURCE_EXHAUSTED"
+    assert move(state, 6)["error"]["code"] == "RESOURCE_EXHAUSTED"
     assert state.to_dict() == before

@@ -116,6 +116,6 @@ def test_mirror_waiters():
 
 def test_tuning_help_covers_every_field():
     help = RaftTuning.help()
-    assert help["election_min_s"][0] == 0.15
+    assert help["election_min_s"][0] == RaftTuning().election_min_s
     assert all(text for _, text in help.values())
     assert RaftTuning.from_dict(RaftTuning().to_dict()) == RaftTuning()

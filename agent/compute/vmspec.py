@@ -1,0 +1,51 @@
+"""What a VM needs beyond an instance's common spec: its image, cloud-init user-data, keys."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from agent.compute.imagecache import ImageFileRef
+from proto.v1 import vm_pb2
+
+
+def _file(ref: vm_pb2.ImageFile) -> ImageFileRef | None:
+    return ImageFileRef(ref.url, ref.sha256, ref.size_bytes) if ref.url else None
+
+
+@dataclass(frozen=True)
+class VmImageRef:
+    """The image as the scheduler resolved it at create."""
+
+    id: str
+    name: str
+    format: str
+    disk: ImageFileRef
+    virtual_size_bytes: int = 0
+    kernel: ImageFileRef | None = None
+    initrd: ImageFileRef | None = None
+    cmdline: str = ""
+
+    @classmethod
+    def from_proto(cls, image: vm_pb2.VmImage) -> "VmImageRef":
+        return cls(id=image.id, name=image.name, format=image.format or "qcow2",
+                   disk=ImageFileRef(image.disk.url, image.disk.sha256, image.disk.size_bytes),
+                   virtual_size_bytes=image.virtual_size_bytes, kernel=_file(image.kernel),
+                   initrd=_file(image.initrd), cmdline=image.cmdline)
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    image: VmImageRef
+    user_data: str = ""
+    ssh_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def from_proto(cls, spec) -> "VmSpec":
+        """From a resources_pb2.InstanceSpec of kind "vm"."""
+        return cls(image=VmImageRef.from_proto(spec.vm_image), user_data=spec.user_data,
+                   ssh_keys=tuple(spec.ssh_keys))
+
+    def digest(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,158 @@
+"""VM boot: CreateInstance accepted -> the guest's first console line, vs `virsh create`.
+
+Both sides boot the same cached test guest (scripts/build-vm-test-guest.sh) with the
+same domain type, from a qcow2 overlay and a NoCloud seed; the baseline's overlay and
+seed are made before its clock starts (hand-written XML, `virsh create`), ours are
+made by the agent inside the measured time. Both clocks stop at the first byte in the
+console file, polled every 10 ms. Rounds alternate between the two; the image is
+already in the agent's cache (one unmeasured VM first).
+
+    .venv/bin/python bench/vm_boot.py [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _cluster import allinone, client_for, summary_ms, write  # noqa: E402
+
+from agent.compute.domain import DirectBoot, DomainConfig, InstanceTags, build_xml  # noqa: E402
+from agent.compute.seed import SeedData, write_seed_iso  # noqa: E402
+from agent.compute.virt_probe import detect_virt_type  # noqa: E402
+from cli.image_source import file_url, read_source  # noqa: E402
+from proto.v1 import images_pb2, public_pb2, resources_pb2 as pb, vm_pb2  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+URI = "qemu:///system"
+
+
+def first_byte(path: Path, start: float, timeout: float = 120.0) -> float:
+    while time.monotonic() - start < timeout:
+        if path.exists() and path.stat().st_size > 0:
+            return time.monotonic() - start
+        time.sleep(0.01)
+    raise TimeoutError(f"nothing on {path} after {timeout}s")
+
+
+def virsh(*args: str) -> None:
+    subprocess.run(["virsh", "-q", "-c", URI, *args], check=True, capture_output=True)
+
+
+def baseline_boot(guest: Path, work: Path, index: int, virt_type: str) -> float:
+    directory = work / f"base-{index}"
+    directory.mkdir(mode=0o711)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(guest / "disk.qcow2"),
+                    "-F", "qcow2", str(directory / "disk.qcow2"), "1G"], check=True)
+    write_seed_iso(directory / "seed.iso", SeedData(f"bench-{index}", "bench"))
+    name = f"bench-{index}"
+    xml = build_xml(DomainConfig(
+        tags=InstanceTags(name, "bench-baseline"), virt_type=virt_type, vcpus=1,
+        memory_bytes=256 << 20, disk_path=str(directory / "disk.qcow2"),
+        seed_path=str(directory / "seed.iso"), console_log=str(directory / "console.log"),
+        boot=DirectBoot(str(guest / "vmlinuz"), str(guest / "initrd.img"), "console=ttyS0")))
+    (directory / "domain.xml").write_text(xml)
+    start = time.monotonic()
+    virsh("create", str(directory / "domain.xml"))
+    took = first_byte(directory / "console.log", start)
+    virsh("destroy", f"thecloud-{name}")
+    return took
+
+
+def our_boot(client, vm_dir: Path, name: str) -> float:
+    spec = pb.InstanceSpec(kind="vm", image="guest", vcpus=1, memory_bytes=256 << 20, disk_bytes=1 << 30)
+    start = time.monotonic()
+    inst = client.call("Instances", "CreateInstance",
+                       public_pb2.CreateInstanceRequest(name=name, spec=spec), write=True)
+    accepted = time.monotonic()
+    took = first_byte(vm_dir / "instances" / inst.meta.id / "console.log", accepted)
+    client.call("Instances", "DeleteInstance", public_pb2.DeleteInstanceRequest(name=name), write=True)
+    return took
+
+
+def remove_domains_of(agent_name: str) -> None:
+    """Whatever the bench's agent left (its cluster is gone; nobody else would remove them)."""
+    import libvirt
+
+    from agent.compute.domain import METADATA_NS, parse_tags_element
+    conn = libvirt.open(URI)
+    try:
+        for dom in conn.listAllDomains():
+            try:
+                tags = parse_tags_element(dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS))
+            except libvirt.libvirtError:
+                continue
+            if tags is not None and tags.agent == agent_name:
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+    finally:
+        conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    guest = Path(subprocess.run(["bash", str(REPO / "scripts" / "build-vm-test-guest.sh")], check=True,
+                                capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    virt_type, _ = detect_virt_type()
+    work = Path(tempfile.mkdtemp(prefix="thecloud-vm-bench-"))
+    work.chmod(0o711)
+    vm_dir = work / "agent"
+    ours, base = [], []
+    try:
+        with allinone(agent_vcpus=64) as (aio, home):
+            aio.stop_node(aio.agent_name)
+            # The agent with both drivers; VM files where qemu's user can reach them.
+            aio.agent_overrides.update(compute_driver="docker,libvirt", vm_dir=str(vm_dir))
+            aio.prepare()
+            aio.start_node(aio.agent_name)
+            aio.wait_healthy(timeout=60)
+            client = client_for(aio, home)
+            deadline = time.monotonic() + 60
+            while "compute:libvirt" not in client.call("Hosts", "ListHosts", public_pb2.ListHostsRequest()
+                                                       ).hosts[0].drivers:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the agent did not join again with its libvirt driver")
+                time.sleep(0.2)
+            disk, kernel, initrd = (read_source(file_url(str(guest / f))) for f in
+                                    ("disk.qcow2", "vmlinuz", "initrd.img"))
+
+            def image_file(facts):
+                return vm_pb2.ImageFile(url=facts.url, sha256=facts.sha256, size_bytes=facts.size_bytes)
+
+            client.call("Images", "ImportImage", images_pb2.ImportImageRequest(
+                name="guest", format=disk.format, disk=image_file(disk), virtual_size_bytes=disk.virtual_size,
+                kernel=image_file(kernel), initrd=image_file(initrd), cmdline="console=ttyS0"), write=True)
+            our_boot(client, vm_dir, "warm")       # fills the agent's image cache
+            for index in range(args.rounds):
+                base.append(baseline_boot(guest, work, index, virt_type))
+                ours.append(our_boot(client, vm_dir, f"vm{index}"))
+            time.sleep(2)   # let the reconciler delete the last VM before the cluster stops
+            remove_domains_of(aio.agent_name)
+    finally:
+        for index in range(args.rounds):
+            subprocess.run(["virsh", "-q", "-c", URI, "destroy", f"thecloud-bench-{index}"],
+                           capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    overhead = statistics.median(ours) / statistics.median(base) - 1
+    write("vm_boot", {
+        "virt_type": virt_type,
+        "ours_create_accepted_to_first_console_line": summary_ms(ours),
+        "baseline_virsh_create_to_first_console_line": summary_ms(base),
+        "overhead_median_percent": round(overhead * 100, 1),
+        "target_percent": 15,
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`cloud cluster add-node | remove-node | backup | restore | join-token`."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+from proto.v1 import operations_pb2
+
+from cli.errors import CliError, UsageError
+
+_TTL_RE = re.compile(r"^(\d+)([smhd]?)$")
+_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    match = _TTL_RE.match(text.strip().lower())
+    if not match:
+        raise UsageError(f"cloud cluster join-token: --ttl {text!r} is not like 90s, 30m, 1h or 2d")
+    return int(match.group(1)) * _TTL_UNITS[match.group(2)]
+
+
+def register_actions(actions, parents) -> None:
+    add = actions.add_parser("add-node", parents=parents, help="add a scheduler to the Raft quorum")
+    add.add_argument("raft_address", metavar="RAFT_ADDR", help="the new node's Raft address (host:port)")
+    add.add_argument("--name", required=True, help="its name (its certificate's CN)")
+    add.add_argument("--api", required=True, metavar="HOST:PORT", help="its public API address")
+    add.set_defaults(func=add_node_command)
+    remove = actions.add_parser("remove-node", parents=parents,
+                                help="remove a scheduler (refused if the rest would lose quorum)")
+    remove.add_argument("node", metavar="NAME|RAFT_ADDR")
+    remove.add_argument("--force", action="store_true", help="remove even if the rest lose quorum")
+    remove.set_defaults(func=remove_node_command)
+    backup = actions.add_parser("backup", parents=parents,
+                                help="write a consistent snapshot of the cluster state to FILE")
+    backup.add_argument("file", metavar="FILE")
+    backup.set_defaults(func=backup_command)
+    restore = actions.add_parser("restore", parents=parents,
+                                 help="load a backup into a new, empty cluster")
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(func=restore_command)
+    token = actions.add_parser("join-token", parents=parents,
+                               help="a short-lived token for `thecloud-agent enroll`")
+    token.add_argument("--ttl", default="1h", help="lifetime: 90s, 30m, 1h, 2d (default 1h)")
+    token.add_argument("--role", default="agent", choices=("agent", "scheduler"))
+    token.set_defaults(func=join_token_command)
+
+
+def add_node_command(args, ctx) -> int:
+    member = ctx.client.call("Operations", "AddMember", operations_pb2.AddMemberRequest(
+        name=args.name, api_address=args.api, raft_address=args.raft_address), timeout=30.0)
+    if ctx.out.json:
+        ctx.out.data(member)
+    else:
+        ctx.out.line(f"added {member.name} (raft {member.raft_address}, api {member.api_address})")
+    return 0
+
+
+def remove_node_command(args, ctx) -> int:
+    ctx.client.call("Operations", "RemoveMember",
+                    operations_pb2.RemoveMemberRequest(name=args.node, force=args.force), timeout=30.0)
+    ctx.out.line(f"removed {args.node}")
+    return 0
+
+
+def backup_command(args, ctx) -> int:
+    reply = ctx.client.call("Operations", "Backup", operations_pb2.BackupRequest(), timeout=60.0)
+    path = Path(args.file)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds every secret the state has
+        with os.fdopen(fd, "wb") as f:
+            f.write(reply.archive)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        raise CliError(f"cannot write {path}: {err.strerror}") from None
+    if ctx.out.json:
+        ctx.out.data({"file": str(path), "revision": reply.revision, "sha256": reply.sha256,
+                      "bytes": len(reply.archive)})
+    else:
+        ctx.out.line(f"wrote {path}: cluster {reply.cluster_name} at revision {reply.revision}, "
+                     f"{len(reply.archive)} bytes, sha256 {reply.sha256[:16]}…")
+    return 0
+
+
+def restore_command(args, ctx) -> int:
+    try:
+        archive = Path(args.file).read_bytes()
+    except OSError as err:
+        raise UsageError(f"cloud cluster restore: cannot read {args.file}: {err.strerror}") from None
+    reply = ctx.client.call("Operations", "Restore", operations_pb2.RestoreRequest(archive=archive),
+                            timeout=60.0)
+    ctx.out.line(f"restored {reply.hosts} hosts and {reply.instances} instances at revision {reply.revision}")
+    return 0
+
+
+def join_token_command(args, ctx) -> int:
+    ttl = parse_ttl(args.ttl)
+    token = ctx.client.call("Operations", "CreateJoinToken",
+                            operations_pb2.CreateJoinTokenRequest(ttl_seconds=ttl, role=args.role))
+    if ctx.out.json:
+        ctx.out.data(token)
+        return 0
+    expires = dt.datetime.fromtimestamp(token.expires_at.seconds).astimezone().isoformat(timespec="seconds")
+    ctx.out.line(token.token)
+    ctx.out.line(f"# role {args.role}, expires {expires}; on the new host run:")
+    endpoint = token.enroll_endpoints[0] if token.enroll_endpoints else "SCHEDULER:PORT"
+    ctx.out.line(f"#   thecloud-agent enroll --token {token.token[:12]}… --scheduler {endpoint} "
+                 f"--ca-fingerprint {token.ca_fingerprint}")
+    return 0

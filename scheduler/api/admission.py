@@ -1,0 +1,21 @@
+"""What CreateInstance checks for IAM before it places anything: the project still
+exists (its id goes into the command, and apply refuses it if the project was
+deleted meanwhile), the quota has room (apply checks again, authoritatively), and
+the secrets the spec references exist in the project."""
+from __future__ import annotations
+
+from common.errors import NotFound
+from scheduler.api.secret_input import check_secrets_exist
+from scheduler.state import iam, quota
+
+
+def instance_admission(store, project: str, spec: dict) -> dict:
+    """Extra args for `instance.create`; raises NotFound or ResourceExhausted early."""
+    with store.read_lock:
+        state = store.read()
+        record = iam.project(state, project)
+        if record is None:
+            raise NotFound(f"project {project!r} not found")
+        quota.check(state, project, quota.instance_amounts(spec))
+    check_secrets_exist(store, project, spec)
+    return {"project_id": record["id"]}

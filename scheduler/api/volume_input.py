@@ -1,0 +1,72 @@
+"""Checks of volume input in the public API; each failure names the field."""
+from __future__ import annotations
+
+import dataclasses
+
+from common.errors import FailedPrecondition, InvalidArgument, NotFound
+from scheduler.state import volumes as v
+
+MAX_VOLUME_BYTES = 64 * 1024**4
+MAX_ATTACHMENTS = 16
+DEFAULT_PATH = "/data"
+
+
+def size(value: int, field: str = "size_bytes", allow_zero: bool = False) -> int:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidArgument(field, f"must be positive, not {value}")
+    if value > MAX_VOLUME_BYTES:
+        raise InvalidArgument(field, f"must be at most 64 TiB, not {value} bytes")
+    return value
+
+
+def instance_volumes(spec) -> dict:
+    """{"volumes": [{"volume", "path"}]} from an InstanceSpec message; {} when it has none."""
+    if not spec.volumes:
+        return {}
+    if len(spec.volumes) > MAX_ATTACHMENTS:
+        raise InvalidArgument("spec.volumes", f"at most {MAX_ATTACHMENTS} volumes")
+    items = []
+    for item in spec.volumes:
+        if not item.volume:
+            raise InvalidArgument("spec.volumes.volume", "is required")
+        items.append({"volume": item.volume, "path": v.check_path(item.path or DEFAULT_PATH,
+                                                                  "spec.volumes.path")})
+    return {"volumes": items}
+
+
+def find_volume(state, project: str, ref: str, field: str = "volume") -> dict:
+    if not ref:
+        raise InvalidArgument(field, "is required")
+    volume = state.volumes.get(ref)
+    if volume is None or volume["project"] != project:
+        volume = state.volumes.get(state.volume_names.get(f"{project}/{ref}", ""))
+    if volume is None:
+        raise NotFound(f"volume {ref!r} not found in project {project!r}")
+    return volume
+
+
+def find_snapshot(state, project: str, ref: str, field: str = "snapshot") -> dict:
+    if not ref:
+        raise InvalidArgument(field, "is required")
+    snapshot = state.snapshots.get(ref)
+    if snapshot is None or snapshot["project"] != project:
+        snapshot = state.snapshots.get(state.snapshot_names.get(f"{project}/{ref}", ""))
+    if snapshot is None:
+        raise NotFound(f"snapshot {ref!r} not found in project {project!r}")
+    return snapshot
+
+
+def place_near_volumes(store, project: str, spec: dict, placement):
+    """(spec with volume ids, placement limited to the volumes' host) for a new instance."""
+    if not spec.get("volumes"):
+        return spec, placement
+    with store.read_lock:
+        state = store.read()
+        resolved, hosts = [], set()
+        for item in spec["volumes"]:
+            volume = find_volume(state, project, item["volume"], "spec.volumes.volume")
+            resolved.append({"volume": volume["name"], "volume_id": volume["id"], "path": item["path"]})
+            hosts.add(volume["host_id"])
+    if len(hosts) > 1:
+        raise FailedPrecondition("the instance's volumes live on different hosts")
+    return {**spec, "volumes": resolved}, dataclasses.replace(placement, volume_host=hosts.pop())

@@ -1,0 +1,91 @@
+"""Commands an operator's tools propose: placement failures, membership, restore.
+
+`members` maps a scheduler's name to its API and Raft addresses, for the nodes
+added or removed at run time (`cloud cluster add-node`); the nodes in the
+configs' `members` list need no record. Raft's own membership lives in pysyncobj;
+this table only lets every node name and reach the members Raft has.
+"""
+from __future__ import annotations
+
+import copy
+
+from common.errors import FailedPrecondition, InvalidArgument
+from scheduler.state import events
+
+# Collections a restore may find non-empty: a fresh cluster has written these
+# already (its own events, members added before the restore).
+_RESTORE_IGNORES = ("events", "event_seq", "members", "member_raft")
+
+
+def placement_failed(state, args: dict, ctx: dict) -> dict:
+    """Nothing changes but the event log (see events.after)."""
+    for key in ("name", "project", "reason"):
+        if not isinstance(args.get(key), str):
+            raise InvalidArgument(key, "must be a string")
+    return {}
+
+
+def member_add(state, args: dict, ctx: dict) -> dict:
+    name, api, raft = args["name"], args["api"], args["raft"]
+    for key, value in (("name", name), ("api", api), ("raft", raft)):
+        if not isinstance(value, str) or not value:
+            raise InvalidArgument(key, "is required")
+    other = state.member_raft.get(raft)
+    if other is not None and other != name:
+        raise FailedPrecondition(f"raft address {raft} belongs to member {other}")
+    old = state.members.get(name)
+    if old is not None:
+        state.member_raft.pop(old["raft"], None)
+    state.members[name] = {"name": name, "api": api, "raft": raft, "removed": False}
+    state.member_raft[raft] = name
+    events.record_cluster_event(state, ctx, "member.added", name, f"raft {raft}, api {api}")
+    return {"member": dict(state.members[name])}
+
+
+def member_remove(state, args: dict, ctx: dict) -> dict:
+    """Remember that `name` left (configs may still list it)."""
+    name, api, raft = args["name"], args.get("api", ""), args.get("raft", "")
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument("name", "is required")
+    old = state.members.get(name)
+    if old is not None:
+        state.member_raft.pop(old["raft"], None)
+        api, raft = api or old["api"], raft or old["raft"]
+    state.members[name] = {"name": name, "api": api, "raft": raft, "removed": True}
+    events.record_cluster_event(state, ctx, "member.removed", name, f"raft {raft}")
+    return {}
+
+
+def restore(state, args: dict, ctx: dict) -> dict:
+    """Replace an empty cluster's state by a backup's (see docs/operations.md)."""
+    data = args["state"]
+    if not isinstance(data, dict):
+        raise InvalidArgument("state", "must be the state object of a backup")
+    # "Empty": every top-level collection that a new cluster starts without is still
+    # empty (structures a new cluster fills by itself, like its IAM bootstrap, are
+    # replaced by the backup's).
+    fresh = type(state)().to_dict()
+    used = sorted(key for key, value in state.to_dict().items()
+                  if key not in _RESTORE_IGNORES and value and fresh.get(key) in ({}, [], None))
+    if used:
+        raise FailedPrecondition(
+            f"the cluster is not empty ({', '.join(used)}); restore only into a new cluster")
+    restored = type(state).from_dict(data)
+    own_events, own_seq = state.events, state.event_seq
+    members = copy.deepcopy(state.members)
+    state.__dict__.update(restored.__dict__)
+    # The new cluster's membership is its own; the backup's event log continues.
+    state.members, state.member_raft = members, {m["raft"]: n for n, m in members.items() if not m["removed"]}
+    if not state.events:
+        state.events, state.event_seq = own_events, own_seq
+    events.record_cluster_event(state, ctx, "cluster.restored", args.get("cluster_name", ""),
+                                f"from revision {args.get('revision', 0)}")
+    return {"hosts": len(state.hosts), "instances": len(state.instances)}
+
+
+COMMANDS = {
+    "event.placement_failed": placement_failed,
+    "cluster.member_add": member_add,
+    "cluster.member_remove": member_remove,
+    "cluster.restore": restore,
+}
