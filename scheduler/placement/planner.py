@@ -108,6 +108,7 @@ class Planner:
             if group is None:
                 raise NotFound(f"placement group {spec['group']!r} not found in project {project!r}")
         return PlacementRequest(
+            volume_host=_volume_host(state, spec),
             demand=r.demand(spec), driver=_driver(spec), host_labels=spec.get("host_labels", {}),
             strategy=strategy, overcommit=self.settings.overcommit, reserved=self.settings.reserved,
             # A VM's image lives in the cluster state and is fetched by the host: any host fits.
@@ -131,6 +132,8 @@ class Planner:
     # -- candidates ------------------------------------------------------------------
 
     def candidates(self, state, request: PlacementRequest) -> list[str]:
+        if request.volume_host:     # an instance goes where its volumes live, or nowhere
+            return [request.volume_host] if request.volume_host in state.hosts else []
         group = request.group
         if group is not None and group["policy"] == "affinity" and not group["soft"]:
             occupied = sorted(v for v, n in request.group_counts.items() if n > 0)
@@ -212,6 +215,16 @@ class Planner:
                 "host_name": best[2] if best else "", "summary": summary,
                 "candidates": ranked[:top], "rejected": judged.rejected,
                 "total": judged.total, "feasible": len(ranked)}
+
+
+def _volume_host(state, spec: dict) -> str:
+    """The host holding the instance's volumes ('' when it has none): a create, a move
+    after host loss and a drain all keep an instance beside its data."""
+    for item in spec.get("volumes", ()):
+        volume = state.volumes.get(item.get("volume_id", ""))
+        if volume is not None:
+            return volume["host_id"]
+    return ""
 
 
 def _driver(spec: dict) -> str:

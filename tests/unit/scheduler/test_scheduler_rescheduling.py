@@ -56,3 +56,22 @@ def test_the_new_host_must_have_room():
     before = state.to_dict()
     assert move(state, 6)["error"]["code"] == "RESOURCE_EXHAUSTED"
     assert state.to_dict() == before
+
+
+def test_a_volume_backed_instance_waits_for_the_host_of_its_volume():
+    from common.errors import ResourceExhausted
+    from scheduler.config import SchedulerConfig
+    from scheduler.placement.planner import Planner, Settings
+    import pytest
+
+    state = cluster_with_lost_instance()
+    state.volumes["v-1"] = {"id": "v-1", "name": "data", "project": "default", "host_id": "h-a"}
+    spec = dict(state.instances["i-1"]["spec"], volumes=[{"volume": "data", "volume_id": "v-1", "path": "/d"}])
+    planner = Planner(Settings.from_config(SchedulerConfig()))
+    request = planner.request(state, "default", spec)
+    assert request.volume_host == "h-a"
+    with pytest.raises(ResourceExhausted) as err:
+        planner.place(state, request)     # h-a is down, and h-b does not hold the volume
+    assert "0 of 2 hosts fit" in str(err.value)
+    state.apply("host.heartbeat", {"id": "h-a", "usage": {}}, ctx(9, 9500))
+    assert planner.place(state, planner.request(state, "default", spec)).host_id == "h-a"
