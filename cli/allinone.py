@@ -318,7 +318,11 @@ class AllInOne:
     def pid(self, name: str) -> int | None:
         """The pid of `name` if it is running (checked in /proc, not only the pid file)."""
         child = self._children.get(name)
-        if child is not None and child.poll() is not None:
+        if child is not None:
+            if child.poll() is None:
+                # Ours and alive; right after the fork /proc still shows our own command
+                # line until the exec, which must not read as "someone else's pid".
+                return child.pid
             self._children.pop(name, None)
         try:
             pid = int(self.pid_path(name).read_text().strip())
