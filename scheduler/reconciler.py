@@ -31,6 +31,8 @@ from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
 
+PASS_SETTLE_S = 0.05
+
 MAX_BACKOFF = 30.0
 ENSURES_PER_HOST = 4
 
@@ -86,6 +88,9 @@ class Reconciler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.config.reconcile_interval)
+            # Let a burst of commits settle into one pass: a pass per commit would
+            # rescan the state (under the mirror's read lock) hundreds of times a second.
+            self._stop.wait(PASS_SETTLE_S)
             self._wake.clear()
             if self._stop.is_set():
                 return

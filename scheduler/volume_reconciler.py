@@ -23,6 +23,8 @@ from scheduler.state import volumes as v
 
 log = logging.getLogger(__name__)
 
+PASS_SETTLE_S = 0.05
+
 MAX_BACKOFF = 30.0
 USED_BYTES_STEP = 1024 * 1024   # smaller changes of a volume's used bytes are not worth a Raft write
 
@@ -87,6 +89,9 @@ class VolumeReconciler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.config.reconcile_interval)
+            # Let a burst of commits settle into one pass: a pass per commit would
+            # rescan the state (under the mirror's read lock) hundreds of times a second.
+            self._stop.wait(PASS_SETTLE_S)
             self._wake.clear()
             if self._stop.is_set():
                 return

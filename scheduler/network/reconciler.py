@@ -25,6 +25,8 @@ from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
 
+PASS_SETTLE_S = 0.05
+
 RESYNC_SECONDS = 5.0
 
 
@@ -75,6 +77,9 @@ class NetworkReconciler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.config.reconcile_interval)
+            # Let a burst of commits settle into one pass: a pass per commit would
+            # rescan the state (under the mirror's read lock) hundreds of times a second.
+            self._stop.wait(PASS_SETTLE_S)
             self._wake.clear()
             if self._stop.is_set():
                 return
