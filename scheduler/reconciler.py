@@ -19,6 +19,7 @@ import grpc
 from common import requestid
 from common.errors import CloudError
 from proto.v1 import agent_pb2
+from scheduler.leader_loop import LeaderLoop
 from scheduler.api import convert
 from scheduler.api.node import differs, observed_args
 from scheduler import liveness
@@ -31,7 +32,6 @@ from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
 
-PASS_SETTLE_S = 0.05
 
 MAX_BACKOFF = 30.0
 ENSURES_PER_HOST = 4
@@ -54,52 +54,21 @@ def needs_ensure(instance: dict, observed) -> bool:
     return False
 
 
-class Reconciler:
+class Reconciler(LeaderLoop):
     def __init__(self, store, proposer, agents, config):
-        self.store = store
+        super().__init__(store, config, "reconciler", workers=16)
         self.proposer = proposer
         self.agents = agents
-        self.config = config
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._backoff: dict[str, tuple[float, float]] = {}   # instance id -> (delay, not before)
-        self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="reconcile")
-        self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
-        self._unwatch = None
         self.rescheduler = Rescheduler(store, proposer, config)
         self.pacer = ReconcilePacer(store, config)      # which hosts a pass visits (large fleets)
         self.drainer = Drainer(store, proposer, config)
 
     def start(self) -> None:
-        self._unwatch = self.store.watch(lambda index, commands, results: self._wake.set())
         self.pacer.start()
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._unwatch:
-            self._unwatch()
-        self._thread.join(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.config.reconcile_interval)
-            # Let a burst of commits settle into one pass: a pass per commit would
-            # rescan the state (under the mirror's read lock) hundreds of times a second.
-            self._stop.wait(PASS_SETTLE_S)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                status = self.store.status()
-                if status.role == "leader":
-                    self.reconcile(status.term)
-            except Exception:  # noqa: BLE001 - the loop must survive anything; next pass retries
-                log.exception("reconcile pass failed")
+        super().start()
 
     def reconcile(self, term: int) -> None:
         with self.store.read_lock:

@@ -13,17 +13,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent import futures
 
 import grpc
 
 from proto.v1 import agent_pb2, volumes_pb2, volumes_pb2_grpc
+from scheduler.leader_loop import LeaderLoop
 from scheduler.state import records as r
 from scheduler.state import volumes as v
 
 log = logging.getLogger(__name__)
 
-PASS_SETTLE_S = 0.05
 
 MAX_BACKOFF = 30.0
 USED_BYTES_STEP = 1024 * 1024   # smaller changes of a volume's used bytes are not worth a Raft write
@@ -59,48 +58,14 @@ def volume_differs(volume: dict, args: dict) -> bool:
             or volume["observed_revert_generation"] != args["revert_generation"])
 
 
-class VolumeReconciler:
+class VolumeReconciler(LeaderLoop):
     def __init__(self, store, proposer, agents, config):
-        self.store = store
+        super().__init__(store, config, "volume-reconciler", workers=8)
         self.proposer = proposer
         self.agents = agents
-        self.config = config
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._backoff: dict[str, tuple[float, float]] = {}
-        self._pool = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="volumes")
-        self._thread = threading.Thread(target=self._run, name="volume-reconciler", daemon=True)
-        self._unwatch = None
-
-    def start(self) -> None:
-        self._unwatch = self.store.watch(lambda index, commands, results: self._wake.set())
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._unwatch:
-            self._unwatch()
-        self._thread.join(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.config.reconcile_interval)
-            # Let a burst of commits settle into one pass: a pass per commit would
-            # rescan the state (under the mirror's read lock) hundreds of times a second.
-            self._stop.wait(PASS_SETTLE_S)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                status = self.store.status()
-                if status.role == "leader":
-                    self.reconcile(status.term)
-            except Exception:  # noqa: BLE001 - the loop must survive anything; the next pass retries
-                log.exception("volume reconcile pass failed")
 
     def reconcile(self, term: int) -> None:
         with self.store.read_lock:

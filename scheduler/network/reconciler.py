@@ -15,17 +15,16 @@ import json
 import logging
 import threading
 import time
-from concurrent import futures
 
 import grpc
 
 from proto.v1 import agent_pb2, networks_pb2, networks_pb2_grpc
+from scheduler.leader_loop import LeaderLoop
 from scheduler.network.plan import host_network, sandboxes
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
 
-PASS_SETTLE_S = 0.05
 
 RESYNC_SECONDS = 5.0
 
@@ -45,50 +44,16 @@ def request_pb(plan: dict, fence: agent_pb2.Fence) -> networks_pb2.EnsureHostNet
             egress_restricted=p["egress_restricted"]) for p in plan["ports"]])
 
 
-class NetworkReconciler:
+class NetworkReconciler(LeaderLoop):
     def __init__(self, store, agents, config, resync: float = RESYNC_SECONDS):
-        self.store = store
+        super().__init__(store, config, "network-reconciler", workers=8)
         self.agents = agents
-        self.config = config
         self.resync = resync
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._synced: dict[str, tuple[str, float]] = {}     # host id -> (digest, when)
         self._term = 0
         self._busy: set[str] = set()
         self._again: set[str] = set()       # hosts that changed while a call to them was running
         self._lock = threading.Lock()
-        self._pool = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="netreconcile")
-        self._thread = threading.Thread(target=self._run, name="network-reconciler", daemon=True)
-        self._unwatch = None
-
-    def start(self) -> None:
-        self._unwatch = self.store.watch(lambda index, commands, results: self._wake.set())
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._unwatch:
-            self._unwatch()
-        self._thread.join(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.config.reconcile_interval)
-            # Let a burst of commits settle into one pass: a pass per commit would
-            # rescan the state (under the mirror's read lock) hundreds of times a second.
-            self._stop.wait(PASS_SETTLE_S)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                status = self.store.status()
-                if status.role == "leader":
-                    self.reconcile(status.term)
-            except Exception:  # noqa: BLE001 - the loop must survive anything; the next pass retries
-                log.exception("network reconcile pass failed")
 
     def reconcile(self, term: int) -> None:
         if term != self._term:
