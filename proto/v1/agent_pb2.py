@@ -24,35 +24,36 @@ _sym_db = _symbol_database.Default()
 
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 from proto.v1 import node_pb2 as proto_dot_v1_dot_node__pb2
+from proto.v1 import vm_guest_pb2 as proto_dot_v1_dot_vm__guest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14proto/v1/agent.proto\x12\x0bthecloud.v1\x1a\x18proto/v1/resources.proto\x1a\x13proto/v1/node.proto\"%\n\x05\x46\x65nce\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\"\xbf\x01\n\x15\x45nsureInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07project\x18\x04 \x01(\t\x12\'\n\x04spec\x18\x05 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12\x15\n\rdesired_state\x18\x06 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\"`\n\x15RemoveInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\")\n\x16RemoveInstanceResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\",\n\x19ListAgentInstancesRequest\x12\x0f\n\x07host_id\x18\x1e \x01(\t\"N\n\x1aListAgentInstancesResponse\x12\x30\n\tinstances\x18\x01 \x03(\x0b\x32\x1d.thecloud.v1.ObservedInstance\"C\n\x18\x41gentInstanceLogsRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x12\n\ntail_lines\x18\x02 \x01(\x05\")\n\x19\x41gentInstanceLogsResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x15\n\x13GetAgentInfoRequest\"\xba\x01\n\tAgentInfo\x12\x11\n\thost_name\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12!\n\x05usage\x18\x04 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12\x0f\n\x07\x64rivers\x18\x05 \x03(\t\x12\x14\n\x0chighest_term\x18\x06 \x01(\x04\x12\x15\n\ragent_version\x18\x07 \x01(\t2\xbd\x03\n\x05\x41gent\x12S\n\x0e\x45nsureInstance\x12\".thecloud.v1.EnsureInstanceRequest\x1a\x1d.thecloud.v1.ObservedInstance\x12Y\n\x0eRemoveInstance\x12\".thecloud.v1.RemoveInstanceRequest\x1a#.thecloud.v1.RemoveInstanceResponse\x12`\n\rListInstances\x12&.thecloud.v1.ListAgentInstancesRequest\x1a\'.thecloud.v1.ListAgentInstancesResponse\x12]\n\x0cInstanceLogs\x12%.thecloud.v1.AgentInstanceLogsRequest\x1a&.thecloud.v1.AgentInstanceLogsResponse\x12\x43\n\x07GetInfo\x12 .thecloud.v1.GetAgentInfoRequest\x1a\x16.thecloud.v1.AgentInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14proto/v1/agent.proto\x12\x0bthecloud.v1\x1a\x18proto/v1/resources.proto\x1a\x13proto/v1/node.proto\x1a\x17proto/v1/vm_guest.proto\"%\n\x05\x46\x65nce\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\"\x91\x02\n\x15\x45nsureInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07project\x18\x04 \x01(\t\x12\'\n\x04spec\x18\x05 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12\x15\n\rdesired_state\x18\x06 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\x12,\n\x0csecret_files\x18\x64 \x03(\x0b\x32\x16.thecloud.v1.GuestFile\x12\"\n\x03nic\x18\x65 \x01(\x0b\x32\x15.thecloud.v1.GuestNic\"`\n\x15RemoveInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\")\n\x16RemoveInstanceResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\",\n\x19ListAgentInstancesRequest\x12\x0f\n\x07host_id\x18\x1e \x01(\t\"N\n\x1aListAgentInstancesResponse\x12\x30\n\tinstances\x18\x01 \x03(\x0b\x32\x1d.thecloud.v1.ObservedInstance\"C\n\x18\x41gentInstanceLogsRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x12\n\ntail_lines\x18\x02 \x01(\x05\")\n\x19\x41gentInstanceLogsResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x15\n\x13GetAgentInfoRequest\"\xba\x01\n\tAgentInfo\x12\x11\n\thost_name\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12!\n\x05usage\x18\x04 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12\x0f\n\x07\x64rivers\x18\x05 \x03(\t\x12\x14\n\x0chighest_term\x18\x06 \x01(\x04\x12\x15\n\ragent_version\x18\x07 \x01(\t2\xbd\x03\n\x05\x41gent\x12S\n\x0e\x45nsureInstance\x12\".thecloud.v1.EnsureInstanceRequest\x1a\x1d.thecloud.v1.ObservedInstance\x12Y\n\x0eRemoveInstance\x12\".thecloud.v1.RemoveInstanceRequest\x1a#.thecloud.v1.RemoveInstanceResponse\x12`\n\rListInstances\x12&.thecloud.v1.ListAgentInstancesRequest\x1a\'.thecloud.v1.ListAgentInstancesResponse\x12]\n\x0cInstanceLogs\x12%.thecloud.v1.AgentInstanceLogsRequest\x1a&.thecloud.v1.AgentInstanceLogsResponse\x12\x43\n\x07GetInfo\x12 .thecloud.v1.GetAgentInfoRequest\x1a\x16.thecloud.v1.AgentInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FENCE']._serialized_start=84
-  _globals['_FENCE']._serialized_end=121
-  _globals['_ENSUREINSTANCEREQUEST']._serialized_start=124
-  _globals['_ENSUREINSTANCEREQUEST']._serialized_end=315
-  _globals['_REMOVEINSTANCEREQUEST']._serialized_start=317
-  _globals['_REMOVEINSTANCEREQUEST']._serialized_end=413
-  _globals['_REMOVEINSTANCERESPONSE']._serialized_start=415
-  _globals['_REMOVEINSTANCERESPONSE']._serialized_end=456
-  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_start=458
-  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_end=502
-  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_start=504
-  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_end=582
-  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_start=584
-  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_end=651
-  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_start=653
-  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_end=694
-  _globals['_GETAGENTINFOREQUEST']._serialized_start=696
-  _globals['_GETAGENTINFOREQUEST']._serialized_end=717
-  _globals['_AGENTINFO']._serialized_start=720
-  _globals['_AGENTINFO']._serialized_end=906
-  _globals['_AGENT']._serialized_start=909
-  _globals['_AGENT']._serialized_end=1354
+  _globals['_FENCE']._serialized_start=109
+  _globals['_FENCE']._serialized_end=146
+  _globals['_ENSUREINSTANCEREQUEST']._serialized_start=149
+  _globals['_ENSUREINSTANCEREQUEST']._serialized_end=422
+  _globals['_REMOVEINSTANCEREQUEST']._serialized_start=424
+  _globals['_REMOVEINSTANCEREQUEST']._serialized_end=520
+  _globals['_REMOVEINSTANCERESPONSE']._serialized_start=522
+  _globals['_REMOVEINSTANCERESPONSE']._serialized_end=563
+  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_start=565
+  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_end=609
+  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_start=611
+  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_end=689
+  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_start=691
+  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_end=758
+  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_start=760
+  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_end=801
+  _globals['_GETAGENTINFOREQUEST']._serialized_start=803
+  _globals['_GETAGENTINFOREQUEST']._serialized_end=824
+  _globals['_AGENTINFO']._serialized_start=827
+  _globals['_AGENTINFO']._serialized_end=1013
+  _globals['_AGENT']._serialized_start=1016
+  _globals['_AGENT']._serialized_end=1461
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 from proto.v1 import resources_pb2 as _resources_pb2
 from proto.v1 import node_pb2 as _node_pb2
+from proto.v1 import vm_guest_pb2 as _vm_guest_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -17,7 +18,7 @@ class Fence(_message.Message):
     def __init__(self, term: _Optional[int] = ..., leader: _Optional[str] = ...) -> None: ...
 
 class EnsureInstanceRequest(_message.Message):
-    __slots__ = ("fence", "instance_id", "name", "project", "spec", "desired_state", "host_id")
+    __slots__ = ("fence", "instance_id", "name", "project", "spec", "desired_state", "host_id", "secret_files", "nic")
     FENCE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +26,8 @@ class EnsureInstanceRequest(_message.Message):
     SPEC_FIELD_NUMBER: _ClassVar[int]
     DESIRED_STATE_FIELD_NUMBER: _ClassVar[int]
     HOST_ID_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FILES_FIELD_NUMBER: _ClassVar[int]
+    NIC_FIELD_NUMBER: _ClassVar[int]
     fence: Fence
     instance_id: str
     name: str
@@ -32,7 +35,9 @@ class EnsureInstanceRequest(_message.Message):
     spec: _resources_pb2.InstanceSpec
     desired_state: str
     host_id: str
-    def __init__(self, fence: _Optional[_Union[Fence, _Mapping]] = ..., instance_id: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., spec: _Optional[_Union[_resources_pb2.InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
+    secret_files: _containers.RepeatedCompositeFieldContainer[_vm_guest_pb2.GuestFile]
+    nic: _vm_guest_pb2.GuestNic
+    def __init__(self, fence: _Optional[_Union[Fence, _Mapping]] = ..., instance_id: _Optional[str] = ..., name: _Optional[str] = ..., project: _Optional[str] = ..., spec: _Optional[_Union[_resources_pb2.InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ..., host_id: _Optional[str] = ..., secret_files: _Optional[_Iterable[_Union[_vm_guest_pb2.GuestFile, _Mapping]]] = ..., nic: _Optional[_Union[_vm_guest_pb2.GuestNic, _Mapping]] = ...) -> None: ...
 
 class RemoveInstanceRequest(_message.Message):
     __slots__ = ("fence", "instance_id", "host_id")

@@ -1,5 +1,6 @@
 from proto.v1 import resources_pb2 as _resources_pb2
 from proto.v1 import agent_pb2 as _agent_pb2
+from proto.v1 import floating_pb2 as _floating_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -9,18 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Vpc(_message.Message):
-    __slots__ = ("meta", "cidr", "vni", "mtu", "ports")
+    __slots__ = ("meta", "cidr", "vni", "mtu", "ports", "gateway_host")
     META_FIELD_NUMBER: _ClassVar[int]
     CIDR_FIELD_NUMBER: _ClassVar[int]
     VNI_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_HOST_FIELD_NUMBER: _ClassVar[int]
     meta: _resources_pb2.Meta
     cidr: str
     vni: int
     mtu: int
     ports: int
-    def __init__(self, meta: _Optional[_Union[_resources_pb2.Meta, _Mapping]] = ..., cidr: _Optional[str] = ..., vni: _Optional[int] = ..., mtu: _Optional[int] = ..., ports: _Optional[int] = ...) -> None: ...
+    gateway_host: str
+    def __init__(self, meta: _Optional[_Union[_resources_pb2.Meta, _Mapping]] = ..., cidr: _Optional[str] = ..., vni: _Optional[int] = ..., mtu: _Optional[int] = ..., ports: _Optional[int] = ..., gateway_host: _Optional[str] = ...) -> None: ...
 
 class Subnet(_message.Message):
     __slots__ = ("meta", "vpc", "vpc_id", "cidr", "gateway", "ports", "free")
@@ -69,7 +72,7 @@ class SecurityGroup(_message.Message):
     def __init__(self, meta: _Optional[_Union[_resources_pb2.Meta, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[SecurityGroupRule, _Mapping]]] = ..., ports: _Optional[int] = ...) -> None: ...
 
 class CreateVpcRequest(_message.Message):
-    __slots__ = ("name", "project", "cidr", "mtu", "labels")
+    __slots__ = ("name", "project", "cidr", "mtu", "labels", "gateway_host")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -82,12 +85,14 @@ class CreateVpcRequest(_message.Message):
     CIDR_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_HOST_FIELD_NUMBER: _ClassVar[int]
     name: str
     project: str
     cidr: str
     mtu: int
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., cidr: _Optional[str] = ..., mtu: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    gateway_host: str
+    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., cidr: _Optional[str] = ..., mtu: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., gateway_host: _Optional[str] = ...) -> None: ...
 
 class CreateSubnetRequest(_message.Message):
     __slots__ = ("name", "project", "vpc", "cidr", "labels")
@@ -264,14 +269,16 @@ class PortBinding(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ..., vni: _Optional[int] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ..., prefix_len: _Optional[int] = ..., gateway: _Optional[str] = ..., mtu: _Optional[int] = ..., filtered: _Optional[bool] = ..., ingress: _Optional[_Iterable[_Union[FirewallRule, _Mapping]]] = ..., egress: _Optional[_Iterable[_Union[FirewallRule, _Mapping]]] = ..., egress_restricted: _Optional[bool] = ...) -> None: ...
 
 class EnsureHostNetworkRequest(_message.Message):
-    __slots__ = ("fence", "segments", "ports")
+    __slots__ = ("fence", "segments", "ports", "gateways")
     FENCE_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    GATEWAYS_FIELD_NUMBER: _ClassVar[int]
     fence: _agent_pb2.Fence
     segments: _containers.RepeatedCompositeFieldContainer[VpcSegment]
     ports: _containers.RepeatedCompositeFieldContainer[PortBinding]
-    def __init__(self, fence: _Optional[_Union[_agent_pb2.Fence, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[VpcSegment, _Mapping]]] = ..., ports: _Optional[_Iterable[_Union[PortBinding, _Mapping]]] = ...) -> None: ...
+    gateways: _containers.RepeatedCompositeFieldContainer[_floating_pb2.VpcGateway]
+    def __init__(self, fence: _Optional[_Union[_agent_pb2.Fence, _Mapping]] = ..., segments: _Optional[_Iterable[_Union[VpcSegment, _Mapping]]] = ..., ports: _Optional[_Iterable[_Union[PortBinding, _Mapping]]] = ..., gateways: _Optional[_Iterable[_Union[_floating_pb2.VpcGateway, _Mapping]]] = ...) -> None: ...
 
 class HostNetworkStatus(_message.Message):
     __slots__ = ("plugged", "waiting", "failed", "rules_replaced")

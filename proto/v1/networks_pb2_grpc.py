@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from proto.v1 import floating_pb2 as proto_dot_v1_dot_floating__pb2
 from proto.v1 import networks_pb2 as proto_dot_v1_dot_networks__pb2
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 
@@ -54,6 +55,11 @@ class NetworksStub:
                 '/thecloud.v1.Networks/DeleteVpc',
                 request_serializer=proto_dot_v1_dot_networks__pb2.NetworkRef.SerializeToString,
                 response_deserializer=proto_dot_v1_dot_networks__pb2.DeleteNetworkResponse.FromString,
+                _registered_method=True)
+        self.SetVpcGateway = channel.unary_unary(
+                '/thecloud.v1.Networks/SetVpcGateway',
+                request_serializer=proto_dot_v1_dot_floating__pb2.SetVpcGatewayRequest.SerializeToString,
+                response_deserializer=proto_dot_v1_dot_networks__pb2.Vpc.FromString,
                 _registered_method=True)
         self.CreateSubnet = channel.unary_unary(
                 '/thecloud.v1.Networks/CreateSubnet',
@@ -139,6 +145,12 @@ class NetworksServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteVpc(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetVpcGateway(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +251,11 @@ def add_NetworksServicer_to_server(servicer, server):
                     servicer.DeleteVpc,
                     request_deserializer=proto_dot_v1_dot_networks__pb2.NetworkRef.FromString,
                     response_serializer=proto_dot_v1_dot_networks__pb2.DeleteNetworkResponse.SerializeToString,
+            ),
+            'SetVpcGateway': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetVpcGateway,
+                    request_deserializer=proto_dot_v1_dot_floating__pb2.SetVpcGatewayRequest.FromString,
+                    response_serializer=proto_dot_v1_dot_networks__pb2.Vpc.SerializeToString,
             ),
             'CreateSubnet': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSubnet,
@@ -409,6 +426,33 @@ class Networks:
             '/thecloud.v1.Networks/DeleteVpc',
             proto_dot_v1_dot_networks__pb2.NetworkRef.SerializeToString,
             proto_dot_v1_dot_networks__pb2.DeleteNetworkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetVpcGateway(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/thecloud.v1.Networks/SetVpcGateway',
+            proto_dot_v1_dot_floating__pb2.SetVpcGatewayRequest.SerializeToString,
+            proto_dot_v1_dot_networks__pb2.Vpc.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from proto.v1 import vm_pb2 as proto_dot_v1_dot_vm__pb2
 from proto.v1 import storage_pb2 as proto_dot_v1_dot_storage__pb2
+from proto.v1 import volume_pool_pb2 as proto_dot_v1_dot_volume__pool__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18proto/v1/resources.proto\x12\x0bthecloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x11proto/v1/vm.proto\x1a\x16proto/v1/storage.proto\"\x81\x02\n\x04Meta\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12-\n\x06labels\x18\x04 \x03(\x0b\x32\x1d.thecloud.v1.Meta.LabelsEntry\x12\x10\n\x08revision\x18\x05 \x01(\x04\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\tResources\x12\r\n\x05vcpus\x18\x01 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12\x12\n\ndisk_bytes\x18\x03 \x01(\x03\"\x95\x01\n\x05Usage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x19\n\x11memory_used_bytes\x18\x02 \x01(\x03\x12\x1a\n\x12memory_total_bytes\x18\x03 \x01(\x03\x12\x17\n\x0f\x64isk_used_bytes\x18\x04 \x01(\x03\x12\x18\n\x10\x64isk_total_bytes\x18\x05 \x01(\x03\x12\r\n\x05load1\x18\x06 \x01(\x01\"\xf6\x02\n\x04Host\x12\x1f\n\x04meta\x18\x01 \x01(\x0b\x32\x11.thecloud.v1.Meta\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12)\n\tallocated\x18\x04 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12!\n\x05usage\x18\x05 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12\x0f\n\x07\x64rivers\x18\x06 \x03(\t\x12%\n\x05state\x18\x07 \x01(\x0e\x32\x16.thecloud.v1.HostState\x12\x32\n\x0elast_heartbeat\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\ragent_version\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x0e\n\x06images\x18\x0b \x03(\t\x12\x13\n\x0bschedulable\x18\x1e \x01(\t\x12\x0c\n\x04vtep\x18( \x01(\t\"\xb5\x05\n\x0cInstanceSpec\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\r\n\x05vcpus\x18\x03 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x04 \x01(\x03\x12\x12\n\ndisk_bytes\x18\x05 \x01(\x03\x12\x0f\n\x07\x63ommand\x18\x06 \x03(\t\x12/\n\x03\x65nv\x18\x07 \x03(\x0b\x32\".thecloud.v1.InstanceSpec.EnvEntry\x12\x16\n\x0erestart_policy\x18\x08 \x01(\t\x12>\n\x0bhost_labels\x18\t \x03(\x0b\x32).thecloud.v1.InstanceSpec.HostLabelsEntry\x12\x13\n\x0b\x63onstraints\x18\x1e \x03(\t\x12\r\n\x05group\x18\x1f \x01(\t\x12\x10\n\x08strategy\x18  \x01(\t\x12\x0e\n\x06subnet\x18( \x01(\t\x12\n\n\x02ip\x18) \x01(\t\x12\x17\n\x0fsecurity_groups\x18* \x03(\t\x12<\n\nsecret_env\x18\x46 \x03(\x0b\x32(.thecloud.v1.InstanceSpec.SecretEnvEntry\x12.\n\x07volumes\x18< \x03(\x0b\x32\x1d.thecloud.v1.VolumeAttachment\x12\x11\n\tuser_data\x18\x14 \x01(\t\x12\x10\n\x08ssh_keys\x18\x15 \x03(\t\x12&\n\x08vm_image\x18\x16 \x01(\x0b\x32\x14.thecloud.v1.VmImage\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fHostLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x30\n\x0eSecretEnvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\x0cInstancePort\x12\x0b\n\x03vpc\x18\x01 \x01(\t\x12\x0e\n\x06subnet\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\x12\x12\n\nprefix_len\x18\x04 \x01(\x05\x12\x0f\n\x07gateway\x18\x05 \x01(\t\x12\x0b\n\x03mac\x18\x06 \x01(\t\x12\x0b\n\x03mtu\x18\x07 \x01(\x05\x12\x17\n\x0fsecurity_groups\x18\x08 \x03(\t\"\xab\x03\n\x08Instance\x12\x1f\n\x04meta\x18\x01 \x01(\x0b\x32\x11.thecloud.v1.Meta\x12\'\n\x04spec\x18\x02 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12\x15\n\rdesired_state\x18\x03 \x01(\t\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.thecloud.v1.InstanceState\x12\x0f\n\x07host_id\x18\x05 \x01(\t\x12\x11\n\thost_name\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x12\n\nruntime_id\x18\x08 \x01(\t\x12.\n\nstarted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\texit_code\x18\x0b \x01(\x05\x12\'\n\x04port\x18( \x01(\x0b\x32\x19.thecloud.v1.InstancePort\x12\x13\n\x0b\x63pu_time_ns\x18\x14 \x01(\x03\x12\x19\n\x11memory_used_bytes\x18\x15 \x01(\x03\"\xcc\x01\n\rClusterMember\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_address\x18\x02 \x01(\t\x12\x14\n\x0craft_address\x18\x03 \x01(\t\x12%\n\x04role\x18\x04 \x01(\x0e\x32\x17.thecloud.v1.MemberRole\x12\x0c\n\x04term\x18\x05 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x06 \x01(\x04\x12\x15\n\rapplied_index\x18\x07 \x01(\x04\x12\x11\n\treachable\x18\x08 \x01(\x08\x12\r\n\x05\x65rror\x18\t \x01(\t*O\n\tHostState\x12\x1a\n\x16HOST_STATE_UNSPECIFIED\x10\x00\x12\x11\n\rHOST_STATE_UP\x10\x01\x12\x13\n\x0fHOST_STATE_DOWN\x10\x02*\xd4\x01\n\rInstanceState\x12\x1e\n\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1a\n\x16INSTANCE_STATE_RUNNING\x10\x02\x12\x1a\n\x16INSTANCE_STATE_STOPPED\x10\x03\x12\x19\n\x15INSTANCE_STATE_FAILED\x10\x04\x12\x1b\n\x17INSTANCE_STATE_DELETING\x10\x05\x12\x17\n\x13INSTANCE_STATE_LOST\x10\x06*v\n\nMemberRole\x12\x1b\n\x17MEMBER_ROLE_UNSPECIFIED\x10\x00\x12\x16\n\x12MEMBER_ROLE_LEADER\x10\x01\x12\x18\n\x14MEMBER_ROLE_FOLLOWER\x10\x02\x12\x19\n\x15MEMBER_ROLE_CANDIDATE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18proto/v1/resources.proto\x12\x0bthecloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x11proto/v1/vm.proto\x1a\x16proto/v1/storage.proto\x1a\x1aproto/v1/volume_pool.proto\"\x81\x02\n\x04Meta\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12-\n\x06labels\x18\x04 \x03(\x0b\x32\x1d.thecloud.v1.Meta.LabelsEntry\x12\x10\n\x08revision\x18\x05 \x01(\x04\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\tResources\x12\r\n\x05vcpus\x18\x01 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12\x12\n\ndisk_bytes\x18\x03 \x01(\x03\"\x95\x01\n\x05Usage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x19\n\x11memory_used_bytes\x18\x02 \x01(\x03\x12\x1a\n\x12memory_total_bytes\x18\x03 \x01(\x03\x12\x17\n\x0f\x64isk_used_bytes\x18\x04 \x01(\x03\x12\x18\n\x10\x64isk_total_bytes\x18\x05 \x01(\x03\x12\r\n\x05load1\x18\x06 \x01(\x01\"\xa8\x03\n\x04Host\x12\x1f\n\x04meta\x18\x01 \x01(\x0b\x32\x11.thecloud.v1.Meta\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12)\n\tallocated\x18\x04 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12!\n\x05usage\x18\x05 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12\x0f\n\x07\x64rivers\x18\x06 \x03(\t\x12%\n\x05state\x18\x07 \x01(\x0e\x32\x16.thecloud.v1.HostState\x12\x32\n\x0elast_heartbeat\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\ragent_version\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x0e\n\x06images\x18\x0b \x03(\t\x12\x13\n\x0bschedulable\x18\x1e \x01(\t\x12\x0c\n\x04vtep\x18( \x01(\t\x12\x30\n\x0bvolume_pool\x18n \x01(\x0b\x32\x1b.thecloud.v1.HostVolumePool\"\xab\x06\n\x0cInstanceSpec\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\r\n\x05vcpus\x18\x03 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x04 \x01(\x03\x12\x12\n\ndisk_bytes\x18\x05 \x01(\x03\x12\x0f\n\x07\x63ommand\x18\x06 \x03(\t\x12/\n\x03\x65nv\x18\x07 \x03(\x0b\x32\".thecloud.v1.InstanceSpec.EnvEntry\x12\x16\n\x0erestart_policy\x18\x08 \x01(\t\x12>\n\x0bhost_labels\x18\t \x03(\x0b\x32).thecloud.v1.InstanceSpec.HostLabelsEntry\x12\x13\n\x0b\x63onstraints\x18\x1e \x03(\t\x12\r\n\x05group\x18\x1f \x01(\t\x12\x10\n\x08strategy\x18  \x01(\t\x12\x0e\n\x06subnet\x18( \x01(\t\x12\n\n\x02ip\x18) \x01(\t\x12\x17\n\x0fsecurity_groups\x18* \x03(\t\x12<\n\nsecret_env\x18\x46 \x03(\x0b\x32(.thecloud.v1.InstanceSpec.SecretEnvEntry\x12.\n\x07volumes\x18< \x03(\x0b\x32\x1d.thecloud.v1.VolumeAttachment\x12\x11\n\tuser_data\x18\x14 \x01(\t\x12\x10\n\x08ssh_keys\x18\x15 \x03(\t\x12&\n\x08vm_image\x18\x16 \x01(\x0b\x32\x14.thecloud.v1.VmImage\x12@\n\x0csecret_files\x18\x64 \x03(\x0b\x32*.thecloud.v1.InstanceSpec.SecretFilesEntry\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fHostLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x30\n\x0eSecretEnvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10SecretFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa4\x01\n\x0cInstancePort\x12\x0b\n\x03vpc\x18\x01 \x01(\t\x12\x0e\n\x06subnet\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\x12\x12\n\nprefix_len\x18\x04 \x01(\x05\x12\x0f\n\x07gateway\x18\x05 \x01(\t\x12\x0b\n\x03mac\x18\x06 \x01(\t\x12\x0b\n\x03mtu\x18\x07 \x01(\x05\x12\x17\n\x0fsecurity_groups\x18\x08 \x03(\t\x12\x13\n\x0b\x66loating_ip\x18Z \x01(\t\"\xab\x03\n\x08Instance\x12\x1f\n\x04meta\x18\x01 \x01(\x0b\x32\x11.thecloud.v1.Meta\x12\'\n\x04spec\x18\x02 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12\x15\n\rdesired_state\x18\x03 \x01(\t\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.thecloud.v1.InstanceState\x12\x0f\n\x07host_id\x18\x05 \x01(\t\x12\x11\n\thost_name\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x12\n\nruntime_id\x18\x08 \x01(\t\x12.\n\nstarted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\texit_code\x18\x0b \x01(\x05\x12\'\n\x04port\x18( \x01(\x0b\x32\x19.thecloud.v1.InstancePort\x12\x13\n\x0b\x63pu_time_ns\x18\x14 \x01(\x03\x12\x19\n\x11memory_used_bytes\x18\x15 \x01(\x03\"\xde\x01\n\rClusterMember\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_address\x18\x02 \x01(\t\x12\x14\n\x0craft_address\x18\x03 \x01(\t\x12%\n\x04role\x18\x04 \x01(\x0e\x32\x17.thecloud.v1.MemberRole\x12\x0c\n\x04term\x18\x05 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x06 \x01(\x04\x12\x15\n\rapplied_index\x18\x07 \x01(\x04\x12\x11\n\treachable\x18\x08 \x01(\x08\x12\r\n\x05\x65rror\x18\t \x01(\t\x12\x10\n\x07version\x18\x8c\x01 \x01(\t*O\n\tHostState\x12\x1a\n\x16HOST_STATE_UNSPECIFIED\x10\x00\x12\x11\n\rHOST_STATE_UP\x10\x01\x12\x13\n\x0fHOST_STATE_DOWN\x10\x02*\xd4\x01\n\rInstanceState\x12\x1e\n\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1a\n\x16INSTANCE_STATE_RUNNING\x10\x02\x12\x1a\n\x16INSTANCE_STATE_STOPPED\x10\x03\x12\x19\n\x15INSTANCE_STATE_FAILED\x10\x04\x12\x1b\n\x17INSTANCE_STATE_DELETING\x10\x05\x12\x17\n\x13INSTANCE_STATE_LOST\x10\x06*v\n\nMemberRole\x12\x1b\n\x17MEMBER_ROLE_UNSPECIFIED\x10\x00\x12\x16\n\x12MEMBER_ROLE_LEADER\x10\x01\x12\x18\n\x14MEMBER_ROLE_FOLLOWER\x10\x02\x12\x19\n\x15MEMBER_ROLE_CANDIDATE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,34 +43,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INSTANCESPEC_HOSTLABELSENTRY']._serialized_options = b'8\001'
   _globals['_INSTANCESPEC_SECRETENVENTRY']._loaded_options = None
   _globals['_INSTANCESPEC_SECRETENVENTRY']._serialized_options = b'8\001'
-  _globals['_HOSTSTATE']._serialized_start=2455
-  _globals['_HOSTSTATE']._serialized_end=2534
-  _globals['_INSTANCESTATE']._serialized_start=2537
-  _globals['_INSTANCESTATE']._serialized_end=2749
-  _globals['_MEMBERROLE']._serialized_start=2751
-  _globals['_MEMBERROLE']._serialized_end=2869
-  _globals['_META']._serialized_start=118
-  _globals['_META']._serialized_end=375
-  _globals['_META_LABELSENTRY']._serialized_start=330
-  _globals['_META_LABELSENTRY']._serialized_end=375
-  _globals['_RESOURCES']._serialized_start=377
-  _globals['_RESOURCES']._serialized_end=445
-  _globals['_USAGE']._serialized_start=448
-  _globals['_USAGE']._serialized_end=597
-  _globals['_HOST']._serialized_start=600
-  _globals['_HOST']._serialized_end=974
-  _globals['_INSTANCESPEC']._serialized_start=977
-  _globals['_INSTANCESPEC']._serialized_end=1670
-  _globals['_INSTANCESPEC_ENVENTRY']._serialized_start=1527
-  _globals['_INSTANCESPEC_ENVENTRY']._serialized_end=1569
-  _globals['_INSTANCESPEC_HOSTLABELSENTRY']._serialized_start=1571
-  _globals['_INSTANCESPEC_HOSTLABELSENTRY']._serialized_end=1620
-  _globals['_INSTANCESPEC_SECRETENVENTRY']._serialized_start=1622
-  _globals['_INSTANCESPEC_SECRETENVENTRY']._serialized_end=1670
-  _globals['_INSTANCEPORT']._serialized_start=1673
-  _globals['_INSTANCEPORT']._serialized_end=1816
-  _globals['_INSTANCE']._serialized_start=1819
-  _globals['_INSTANCE']._serialized_end=2246
-  _globals['_CLUSTERMEMBER']._serialized_start=2249
-  _globals['_CLUSTERMEMBER']._serialized_end=2453
+  _globals['_INSTANCESPEC_SECRETFILESENTRY']._loaded_options = None
+  _globals['_INSTANCESPEC_SECRETFILESENTRY']._serialized_options = b'8\001'
+  _globals['_HOSTSTATE']._serialized_start=2690
+  _globals['_HOSTSTATE']._serialized_end=2769
+  _globals['_INSTANCESTATE']._serialized_start=2772
+  _globals['_INSTANCESTATE']._serialized_end=2984
+  _globals['_MEMBERROLE']._serialized_start=2986
+  _globals['_MEMBERROLE']._serialized_end=3104
+  _globals['_META']._serialized_start=146
+  _globals['_META']._serialized_end=403
+  _globals['_META_LABELSENTRY']._serialized_start=358
+  _globals['_META_LABELSENTRY']._serialized_end=403
+  _globals['_RESOURCES']._serialized_start=405
+  _globals['_RESOURCES']._serialized_end=473
+  _globals['_USAGE']._serialized_start=476
+  _globals['_USAGE']._serialized_end=625
+  _globals['_HOST']._serialized_start=628
+  _globals['_HOST']._serialized_end=1052
+  _globals['_INSTANCESPEC']._serialized_start=1055
+  _globals['_INSTANCESPEC']._serialized_end=1866
+  _globals['_INSTANCESPEC_ENVENTRY']._serialized_start=1671
+  _globals['_INSTANCESPEC_ENVENTRY']._serialized_end=1713
+  _globals['_INSTANCESPEC_HOSTLABELSENTRY']._serialized_start=1715
+  _globals['_INSTANCESPEC_HOSTLABELSENTRY']._serialized_end=1764
+  _globals['_INSTANCESPEC_SECRETENVENTRY']._serialized_start=1766
+  _globals['_INSTANCESPEC_SECRETENVENTRY']._serialized_end=1814
+  _globals['_INSTANCESPEC_SECRETFILESENTRY']._serialized_start=1816
+  _globals['_INSTANCESPEC_SECRETFILESENTRY']._serialized_end=1866
+  _globals['_INSTANCEPORT']._serialized_start=1869
+  _globals['_INSTANCEPORT']._serialized_end=2033
+  _globals['_INSTANCE']._serialized_start=2036
+  _globals['_INSTANCE']._serialized_end=2463
+  _globals['_CLUSTERMEMBER']._serialized_start=2466
+  _globals['_CLUSTERMEMBER']._serialized_end=2688
 # @@protoc_insertion_point(module_scope)

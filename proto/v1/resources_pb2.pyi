@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from proto.v1 import vm_pb2 as _vm_pb2
 from proto.v1 import storage_pb2 as _storage_pb2
+from proto.v1 import volume_pool_pb2 as _volume_pool_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -101,7 +102,7 @@ class Usage(_message.Message):
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., disk_used_bytes: _Optional[int] = ..., disk_total_bytes: _Optional[int] = ..., load1: _Optional[float] = ...) -> None: ...
 
 class Host(_message.Message):
-    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images", "schedulable", "vtep")
+    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images", "schedulable", "vtep", "volume_pool")
     META_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +116,7 @@ class Host(_message.Message):
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     SCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
     VTEP_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_POOL_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     address: str
     capacity: Resources
@@ -128,10 +130,11 @@ class Host(_message.Message):
     images: _containers.RepeatedScalarFieldContainer[str]
     schedulable: str
     vtep: str
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., schedulable: _Optional[str] = ..., vtep: _Optional[str] = ...) -> None: ...
+    volume_pool: _volume_pool_pb2.HostVolumePool
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., schedulable: _Optional[str] = ..., vtep: _Optional[str] = ..., volume_pool: _Optional[_Union[_volume_pool_pb2.HostVolumePool, _Mapping]] = ...) -> None: ...
 
 class InstanceSpec(_message.Message):
-    __slots__ = ("kind", "image", "vcpus", "memory_bytes", "disk_bytes", "command", "env", "restart_policy", "host_labels", "constraints", "group", "strategy", "subnet", "ip", "security_groups", "secret_env", "volumes", "user_data", "ssh_keys", "vm_image")
+    __slots__ = ("kind", "image", "vcpus", "memory_bytes", "disk_bytes", "command", "env", "restart_policy", "host_labels", "constraints", "group", "strategy", "subnet", "ip", "security_groups", "secret_env", "volumes", "user_data", "ssh_keys", "vm_image", "secret_files")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +150,13 @@ class InstanceSpec(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     class SecretEnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SecretFilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +183,7 @@ class InstanceSpec(_message.Message):
     USER_DATA_FIELD_NUMBER: _ClassVar[int]
     SSH_KEYS_FIELD_NUMBER: _ClassVar[int]
     VM_IMAGE_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FILES_FIELD_NUMBER: _ClassVar[int]
     kind: str
     image: str
     vcpus: int
@@ -193,10 +204,11 @@ class InstanceSpec(_message.Message):
     user_data: str
     ssh_keys: _containers.RepeatedScalarFieldContainer[str]
     vm_image: _vm_pb2.VmImage
-    def __init__(self, kind: _Optional[str] = ..., image: _Optional[str] = ..., vcpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., disk_bytes: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., restart_policy: _Optional[str] = ..., host_labels: _Optional[_Mapping[str, str]] = ..., constraints: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., strategy: _Optional[str] = ..., subnet: _Optional[str] = ..., ip: _Optional[str] = ..., security_groups: _Optional[_Iterable[str]] = ..., secret_env: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[_Union[_storage_pb2.VolumeAttachment, _Mapping]]] = ..., user_data: _Optional[str] = ..., ssh_keys: _Optional[_Iterable[str]] = ..., vm_image: _Optional[_Union[_vm_pb2.VmImage, _Mapping]] = ...) -> None: ...
+    secret_files: _containers.ScalarMap[str, str]
+    def __init__(self, kind: _Optional[str] = ..., image: _Optional[str] = ..., vcpus: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., disk_bytes: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., restart_policy: _Optional[str] = ..., host_labels: _Optional[_Mapping[str, str]] = ..., constraints: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., strategy: _Optional[str] = ..., subnet: _Optional[str] = ..., ip: _Optional[str] = ..., security_groups: _Optional[_Iterable[str]] = ..., secret_env: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[_Union[_storage_pb2.VolumeAttachment, _Mapping]]] = ..., user_data: _Optional[str] = ..., ssh_keys: _Optional[_Iterable[str]] = ..., vm_image: _Optional[_Union[_vm_pb2.VmImage, _Mapping]] = ..., secret_files: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class InstancePort(_message.Message):
-    __slots__ = ("vpc", "subnet", "ip", "prefix_len", "gateway", "mac", "mtu", "security_groups")
+    __slots__ = ("vpc", "subnet", "ip", "prefix_len", "gateway", "mac", "mtu", "security_groups", "floating_ip")
     VPC_FIELD_NUMBER: _ClassVar[int]
     SUBNET_FIELD_NUMBER: _ClassVar[int]
     IP_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +217,7 @@ class InstancePort(_message.Message):
     MAC_FIELD_NUMBER: _ClassVar[int]
     MTU_FIELD_NUMBER: _ClassVar[int]
     SECURITY_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    FLOATING_IP_FIELD_NUMBER: _ClassVar[int]
     vpc: str
     subnet: str
     ip: str
@@ -213,7 +226,8 @@ class InstancePort(_message.Message):
     mac: str
     mtu: int
     security_groups: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, vpc: _Optional[str] = ..., subnet: _Optional[str] = ..., ip: _Optional[str] = ..., prefix_len: _Optional[int] = ..., gateway: _Optional[str] = ..., mac: _Optional[str] = ..., mtu: _Optional[int] = ..., security_groups: _Optional[_Iterable[str]] = ...) -> None: ...
+    floating_ip: str
+    def __init__(self, vpc: _Optional[str] = ..., subnet: _Optional[str] = ..., ip: _Optional[str] = ..., prefix_len: _Optional[int] = ..., gateway: _Optional[str] = ..., mac: _Optional[str] = ..., mtu: _Optional[int] = ..., security_groups: _Optional[_Iterable[str]] = ..., floating_ip: _Optional[str] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("meta", "spec", "desired_state", "state", "host_id", "host_name", "reason", "runtime_id", "started_at", "finished_at", "exit_code", "port", "cpu_time_ns", "memory_used_bytes")
@@ -248,7 +262,7 @@ class Instance(_message.Message):
     def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., spec: _Optional[_Union[InstanceSpec, _Mapping]] = ..., desired_state: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., host_id: _Optional[str] = ..., host_name: _Optional[str] = ..., reason: _Optional[str] = ..., runtime_id: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., port: _Optional[_Union[InstancePort, _Mapping]] = ..., cpu_time_ns: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ...) -> None: ...
 
 class ClusterMember(_message.Message):
-    __slots__ = ("name", "api_address", "raft_address", "role", "term", "commit_index", "applied_index", "reachable", "error")
+    __slots__ = ("name", "api_address", "raft_address", "role", "term", "commit_index", "applied_index", "reachable", "error", "version")
     NAME_FIELD_NUMBER: _ClassVar[int]
     API_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     RAFT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -258,6 +272,7 @@ class ClusterMember(_message.Message):
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     REACHABLE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     name: str
     api_address: str
     raft_address: str
@@ -267,4 +282,5 @@ class ClusterMember(_message.Message):
     applied_index: int
     reachable: bool
     error: str
-    def __init__(self, name: _Optional[str] = ..., api_address: _Optional[str] = ..., raft_address: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., reachable: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+    version: str
+    def __init__(self, name: _Optional[str] = ..., api_address: _Optional[str] = ..., raft_address: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., reachable: _Optional[bool] = ..., error: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...

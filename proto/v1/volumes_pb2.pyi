@@ -17,12 +17,14 @@ class VolumeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VOLUME_STATE_IN_USE: _ClassVar[VolumeState]
     VOLUME_STATE_DELETING: _ClassVar[VolumeState]
     VOLUME_STATE_ERROR: _ClassVar[VolumeState]
+    VOLUME_STATE_REVERTING: _ClassVar[VolumeState]
 VOLUME_STATE_UNSPECIFIED: VolumeState
 VOLUME_STATE_CREATING: VolumeState
 VOLUME_STATE_AVAILABLE: VolumeState
 VOLUME_STATE_IN_USE: VolumeState
 VOLUME_STATE_DELETING: VolumeState
 VOLUME_STATE_ERROR: VolumeState
+VOLUME_STATE_REVERTING: VolumeState
 
 class Volume(_message.Message):
     __slots__ = ("meta", "size_bytes", "used_bytes", "host_id", "host_name", "state", "reason", "attached_to", "attached_to_id", "attach_path", "source_snapshot", "observed_size_bytes", "snapshots")
