@@ -9,7 +9,7 @@ import abc
 import ipaddress
 from dataclasses import dataclass, field
 
-from common.errors import InvalidArgument
+from common.errors import FailedPrecondition, InvalidArgument
 from proto.v1 import networks_pb2
 
 PROTOCOLS = ("tcp", "udp", "icmp", "any")
@@ -56,6 +56,7 @@ class Port:
 class HostNetwork:
     segments: tuple[Segment, ...] = ()
     ports: tuple[Port, ...] = ()
+    gateways: tuple = ()            # agent.network.nat.Gateway: VPCs this host NATs
 
 
 @dataclass
@@ -120,7 +121,8 @@ def from_proto(request: networks_pb2.EnsureHostNetworkRequest) -> HostNetwork:
             ingress=tuple(_rule(x, "ports.ingress") for x in p.ingress),
             egress=tuple(_rule(x, "ports.egress") for x in p.egress),
             egress_restricted=p.egress_restricted))
-    return HostNetwork(tuple(segments), tuple(ports))
+    from agent.network import nat   # gateways: egress NAT and floating IPs
+    return HostNetwork(tuple(segments), tuple(ports), nat.from_proto(request.gateways, vnis))
 
 
 class NetworkDriver(abc.ABC):
@@ -137,6 +139,11 @@ class NetworkDriver(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self) -> list[str]:
         """Capabilities to report, e.g. ["network:linuxbridge"]."""
+
+    def ensure_bridge(self, segment: Segment) -> str:
+        """The name of the segment's bridge, made now if missing (for a VM's tap);
+        FailedPrecondition from drivers without bridges."""
+        raise FailedPrecondition(f"the {self.name} network driver has no bridge for a VM's NIC")
 
     def close(self) -> None:
         """Release what the driver holds (not what it made on the host)."""

@@ -23,9 +23,12 @@ import time
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from agent.network import nftables
+from agent.network import docker_forward, nftables
+from agent.network.antispoof import PortIdentity, SpoofGuard
+from agent.network.gateway import GatewayHost
 from agent.network.base import HostNetwork, NetworkDriver, NetworkStatus, Port, Segment
 from agent.network.netns import run_in_netns
+from agent.network.vmtap import plug_tap
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class LinuxBridgeDriver(NetworkDriver):
         self._lock = threading.Lock()
         self._applied: str | None = None
         self._applied_at = 0.0
+        self._spoof_guard = SpoofGuard(self.table)          # bridge family: same name, other family
+        self._gateway = GatewayHost(agent_name, vtep)
         with IPRoute() as ipr:   # fails here, at start, when this process may not use netlink
             ipr.get_links()
 
@@ -79,8 +84,17 @@ class LinuxBridgeDriver(NetworkDriver):
             bridges = {}
             for segment in network.segments:
                 bridges[segment.vni] = self._ensure_segment(ipr, segment, links)
-            # Rules before NICs: a new filtered port is never reachable unfiltered.
+            # Rules before NICs: a new filtered port is never reachable unfiltered,
+            # and a new port never sends a spoofed frame.
             status.rules_replaced = self._ensure_rules(list(network.ports))
+            self._spoof_guard.ensure([PortIdentity(name, p.mac, p.ip)
+                                      for p in network.ports for name in self.host_ifnames(p)])
+            try:   # a broken gateway must not keep the host's ports unplugged
+                self._gateway.ensure(ipr, network.gateways, bridges,
+                                     {n: i["index"] for n, i in links.items() if n.startswith("tcb-")}, bridge_name)
+            except (NetlinkError, OSError, RuntimeError) as err:
+                log.warning("gateway: %s", err)
+                status.failed.append(f"gateway: {err}")
             wanted_veths = set()
             for port in network.ports:
                 host_end, _ = veth_names(port.instance_id)
@@ -98,6 +112,22 @@ class LinuxBridgeDriver(NetworkDriver):
                 | {vxlan_name(s.vni) for s in network.segments}
             self._remove_unwanted(ipr, wanted)
         return status
+
+    def ensure_bridge(self, segment: Segment) -> str:
+        """The VPC's bridge (and VXLAN device) on this host, made now if missing: a VM's
+        tap goes on it when the domain starts. FDB entries and rules follow with ensure()."""
+        with self._lock, IPRoute() as ipr:
+            links = self._own_links(ipr)
+            if bridge_name(segment.vni) not in links or vxlan_name(segment.vni) not in links:
+                self._ensure_segment(ipr, segment, links)
+        return bridge_name(segment.vni)
+
+    @staticmethod
+    def host_ifnames(port: Port) -> tuple[str, ...]:
+        """The host-side interface a port may have (anti-spoofing keys on it): a
+        container's veth or a VM's tap; only one of them ever exists."""
+        from agent.network.vmtap import tap_name
+        return veth_names(port.instance_id)[0], tap_name(port.instance_id)
 
     # -- links ------------------------------------------------------------------
 
@@ -126,6 +156,7 @@ class LinuxBridgeDriver(NetworkDriver):
             bridge_index = links[bridge]["index"]
         else:
             bridge_index = self._create(ipr, bridge, kind="bridge", br_nf_call_iptables=1)
+            docker_forward.accept_vpc_bridges("tcb-")   # Docker's FORWARD DROP would see its frames
             log.info("created bridge %s for VNI %d", bridge, segment.vni)
         if vxlan in links:
             vxlan_index = links[vxlan]["index"]
@@ -162,6 +193,8 @@ class LinuxBridgeDriver(NetworkDriver):
         if link is not None:
             if link["master"] != bridge_index or not link["up"]:
                 ipr.link("set", index=link["index"], master=bridge_index, state="up")
+            return True
+        if plug_tap(ipr, port.instance_id, bridge_index, port.mtu):   # a VM: libvirt made its NIC
             return True
         pid = sandbox_pid(port.instance_id)
         if not pid:

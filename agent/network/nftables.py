@@ -26,6 +26,8 @@ class Chain:
     name: str
     statements: tuple[str, ...]
     hook: str = ""                  # a base chain when set: "forward"
+    kind: str = "filter"            # of a base chain: "filter" or "nat"
+    priority: str = "filter"        # of a base chain: "filter", "dstnat", "srcnat"
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,14 @@ class Table:
         for chain in self.chains:
             lines.append(f"\tchain {chain.name} {{")
             if chain.hook:
-                lines.append(f"\t\ttype filter hook {chain.hook} priority filter; policy accept;")
+                lines.append(f"\t\ttype {chain.kind} hook {chain.hook} priority {chain.priority}; policy accept;")
             lines.extend(f"\t\t{statement}" for statement in chain.statements)
             lines.append("\t}")
         lines.append("}")
         return "\n".join(lines) + "\n"
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
     return '"' + name + '"'
 
 
@@ -85,7 +87,7 @@ def firewall(table_name: str, ports: list[Port], bridge_of) -> Table | None:
     for port in sorted(ports, key=lambda p: p.instance_id):
         if not port.filtered:
             continue
-        bridge, suffix = _quoted(bridge_of(port.vni)), chain_suffix(port.instance_id)
+        bridge, suffix = quoted(bridge_of(port.vni)), chain_suffix(port.instance_id)
         dispatch.append(f"oifname {bridge} ip daddr {port.ip} jump in-{suffix}")
         chains.append(_port_chain(f"in-{suffix}", port.ingress, "saddr"))
         if port.egress_restricted:
@@ -96,9 +98,9 @@ def firewall(table_name: str, ports: list[Port], bridge_of) -> Table | None:
     return Table("inet", table_name, (Chain("forward", tuple(dispatch), hook="forward"), *chains))
 
 
-def transaction(table_name: str, table: Table | None) -> str:
+def transaction(table_name: str, table: Table | None, family: str = "inet") -> str:
     """One nft script replacing the table (or removing it when `table` is None)."""
-    script = f"add table inet {table_name}\ndelete table inet {table_name}\n"
+    script = f"add table {family} {table_name}\ndelete table {family} {table_name}\n"
     return script + (table.render() if table is not None else "")
 
 
@@ -109,7 +111,7 @@ def apply(script: str) -> None:
         raise RuntimeError(f"nft refused the ruleset: {result.stderr.strip()}")
 
 
-def table_exists(table_name: str) -> bool:
-    result = subprocess.run([NFT, "list", "table", "inet", table_name], capture_output=True, text=True,
+def table_exists(table_name: str, family: str = "inet") -> bool:
+    result = subprocess.run([NFT, "list", "table", family, table_name], capture_output=True, text=True,
                             timeout=30)
     return result.returncode == 0

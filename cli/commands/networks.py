@@ -16,8 +16,11 @@ def register(subparsers, parents) -> None:
     create.add_argument("name", type=argtypes.resource_name, metavar="NAME")
     create.add_argument("--cidr", required=True, help="its address range, e.g. 10.10.0.0/16")
     create.add_argument("--mtu", type=argtypes.positive_int, default=0, help="MTU of its ports (default 1450)")
+    create.add_argument("--gateway-host", default="", help="host that NATs its egress and floating IPs")
     create.set_defaults(func=vpc_create)
     _common_actions(actions, parents, "VPC", vpc_list, vpc_show, "DeleteVpc")
+    from cli.commands import floating
+    floating.register_vpc_actions(actions, parents)
 
     subnet = subparsers.add_parser("subnet", help="address ranges of a VPC", parents=parents)
     actions = subnet.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -105,7 +108,7 @@ def _listing(ctx, message, empty: str, columns, rows) -> int:
 
 def vpc_create(args, ctx) -> int:
     vpc = _call(ctx, "CreateVpc", npb.CreateVpcRequest(name=args.name, project=ctx.project, cidr=args.cidr,
-                                                       mtu=args.mtu), write=True)
+                                                       mtu=args.mtu, gateway_host=args.gateway_host), write=True)
     if ctx.out.json:
         ctx.out.data(vpc)
     else:
@@ -123,7 +126,8 @@ def vpc_list(args, ctx) -> int:
 def vpc_show(args, ctx) -> int:
     v = _call(ctx, "GetVpc", npb.NetworkRef(name=args.name, project=ctx.project))
     return _show(ctx, v, [("name", v.meta.name), ("id", v.meta.id), ("cidr", v.cidr), ("vni", v.vni),
-                          ("mtu", v.mtu), ("ports", v.ports), ("labels", pairs(v.meta.labels))])
+                          ("mtu", v.mtu), ("ports", v.ports), ("gateway host", v.gateway_host or "-"),
+                          ("labels", pairs(v.meta.labels))])
 
 
 def subnet_create(args, ctx) -> int:

@@ -10,8 +10,9 @@ from scheduler.api import convert
 
 def vpc_pb(state, record: dict) -> npb.Vpc:
     ports = sum(len(s["ips"]) for s in state.subnets.values() if s["vpc_id"] == record["id"])
+    gateway = state.hosts.get(record.get("gateway_host_id") or "", {}).get("name", "")
     return npb.Vpc(meta=convert.meta_pb(record), cidr=record["cidr"], vni=record["vni"], mtu=record["mtu"],
-                   ports=ports)
+                   ports=ports, gateway_host=gateway)
 
 
 def subnet_pb(state, record: dict) -> npb.Subnet:
@@ -41,4 +42,4 @@ def instance_port_pb(port: dict) -> pb.InstancePort:
     return pb.InstancePort(
         vpc=port["vpc"], subnet=port["subnet"], ip=port["ip"], prefix_len=port["prefix_len"],
         gateway=port["gateway"], mac=port["mac"], mtu=port["mtu"],
-        security_groups=port["security_group_names"])
+        security_groups=port["security_group_names"], floating_ip=port.get("floating_ip", ""))

@@ -12,6 +12,7 @@ from proto.v1 import networks_pb2 as npb
 from proto.v1 import networks_pb2_grpc
 from scheduler.api import convert, network_convert, validate
 from scheduler.api import network_input as find
+from scheduler.api import floating as floating_api
 from scheduler.state import networks as nets
 
 
@@ -55,7 +56,8 @@ class NetworksServicer(networks_pb2_grpc.NetworksServicer):
             raise InvalidArgument("mtu", f"must be between 576 and 9000, not {request.mtu}")
         result = self.proposer.propose("vpc.create", {
             "id": new_id("vpc"), "name": name, "project": project, "cidr": cidr,
-            "mtu": request.mtu or nets.DEFAULT_MTU, "labels": check_labels(dict(request.labels))})
+            "mtu": request.mtu or nets.DEFAULT_MTU, "labels": check_labels(dict(request.labels)),
+            "gateway_host_id": floating_api.gateway_host_id(self.store, request.gateway_host)})
         return self._read(lambda state: network_convert.vpc_pb(state, result["vpc"]))
 
     @rpc_errors
@@ -74,6 +76,10 @@ class NetworksServicer(networks_pb2_grpc.NetworksServicer):
         vpc = self._read(lambda state: find.vpc(state, project, ref))
         self.proposer.propose("vpc.delete", {"id": vpc["id"]})
         return npb.DeleteNetworkResponse()
+
+    @rpc_errors
+    def SetVpcGateway(self, request, context):
+        return floating_api.set_vpc_gateway(self.store, self.proposer, request)
 
     # -- subnets --------------------------------------------------------------
 

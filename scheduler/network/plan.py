@@ -7,6 +7,7 @@ groups expanded to the addresses of their members in the port's VPC.
 """
 from __future__ import annotations
 
+from scheduler.network import gateway_plan
 from scheduler.state import records as r
 
 
@@ -50,7 +51,8 @@ def host_network(state, host_id: str) -> dict:
         for group_id in instance["port"]["security_groups"]:
             members_by_group.setdefault(group_id, []).append((instance["port"]["vpc_id"], instance["port"]["ip"]))
     segments = []
-    for vpc_id in sorted({i["port"]["vpc_id"] for i in local}):
+    served = gateway_plan.served_vpcs(state, host_id, ported)
+    for vpc_id in sorted({i["port"]["vpc_id"] for i in local} | served):
         vpc = state.vpcs.get(vpc_id)
         if vpc is None:
             continue
@@ -61,8 +63,10 @@ def host_network(state, host_id: str) -> dict:
             vtep = _live_vtep(state, instance["host_id"])
             if vtep and vtep != own_vtep:
                 remote.append((instance["port"]["mac"], vtep))
+        gateway = gateway_plan.gateway_vtep(state, vpc_id)   # ports reach it over the VPC
         segments.append({"vni": vpc["vni"], "mtu": vpc["mtu"],
-                         "remote_vteps": sorted({vtep for _, vtep in remote}),
+                         "remote_vteps": sorted({vtep for _, vtep in remote}
+                                                | ({gateway} if gateway and gateway != own_vtep else set())),
                          "remote_ports": sorted(remote)})
     ports = []
     for instance in local:
@@ -77,7 +81,11 @@ def host_network(state, host_id: str) -> dict:
             "filtered": bool(port["security_groups"]),
             "ingress": _rules(state, port, "ingress", members_by_group),
             "egress": egress, "egress_restricted": bool(egress)})
-    return {"segments": segments, "ports": ports}
+    plan = {"segments": segments, "ports": ports}
+    gateways = gateway_plan.gateways(state, host_id, ported)
+    if gateways:    # only a gateway host's plan has the key
+        plan["gateways"] = gateways
+    return plan
 
 
 def sandboxes(state, host_id: str) -> list[tuple]:

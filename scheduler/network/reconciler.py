@@ -18,7 +18,7 @@ import time
 
 import grpc
 
-from proto.v1 import agent_pb2, networks_pb2, networks_pb2_grpc
+from proto.v1 import agent_pb2, floating_pb2, networks_pb2, networks_pb2_grpc
 from scheduler.leader_loop import LeaderLoop
 from scheduler.network.plan import host_network, sandboxes
 from scheduler.state import records as r
@@ -41,7 +41,11 @@ def request_pb(plan: dict, fence: agent_pb2.Fence) -> networks_pb2.EnsureHostNet
             prefix_len=p["prefix_len"], gateway=p["gateway"], mtu=p["mtu"], filtered=p["filtered"],
             ingress=[networks_pb2.FirewallRule(**rule) for rule in p["ingress"]],
             egress=[networks_pb2.FirewallRule(**rule) for rule in p["egress"]],
-            egress_restricted=p["egress_restricted"]) for p in plan["ports"]])
+            egress_restricted=p["egress_restricted"]) for p in plan["ports"]],
+        gateways=[floating_pb2.VpcGateway(
+            vni=g["vni"], cidr=g["cidr"], addresses=g["addresses"],
+            floating=[floating_pb2.FloatingBinding(address=a, ip=ip) for a, ip in g["floating"]])
+            for g in plan.get("gateways", ())])
 
 
 class NetworkReconciler(LeaderLoop):
@@ -72,7 +76,7 @@ class NetworkReconciler(LeaderLoop):
         now = time.monotonic()
         for host, plan, digest in work:
             last_digest, last_time = self._synced.get(host["id"], ("", 0.0))
-            wanted = plan["segments"] or plan["ports"]
+            wanted = plan["segments"] or plan["ports"] or plan.get("gateways")
             if digest == last_digest and (not wanted or now - last_time < self.resync):
                 continue
             with self._lock:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from scheduler.state import floating
 from scheduler.state import networks
 from scheduler.state import placement
 from scheduler.state import quota
@@ -106,6 +107,7 @@ def delete(state, args: dict, ctx: dict) -> dict:
         return {"purged": True}
     instance["state"], instance["reason"] = r.DELETING, ""
     instance["desired_state"] = "deleted"
+    floating.release_instance(state, instance)
     _touch(instance, ctx)
     return {"purged": False, "instance": instance}
 
@@ -115,6 +117,7 @@ def purge(state, args: dict, ctx: dict) -> dict:
     if instance is None:
         return {"purged": False}
     state.instance_names.pop(r.name_key(instance["project"], instance["name"]), None)
+    floating.release_instance(state, instance)
     networks.release_port(state, instance)
     host = state.hosts.get(instance["host_id"])
     if host is not None:

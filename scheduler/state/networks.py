@@ -65,6 +65,8 @@ def create_vpc(state, args: dict, ctx: dict) -> dict:
     if vni is None or vni > MAX_VNI:
         raise ResourceExhausted("no free VXLAN network id")
     vpc = {**_new(args, ctx), "cidr": str(net), "vni": vni, "mtu": mtu}
+    from scheduler.state import floating   # it builds on this module
+    vpc["gateway_host_id"] = floating.check_gateway(state, vpc, args.get("gateway_host_id", ""))
     state.vpcs[vpc["id"]] = vpc
     state.vpc_names[r.name_key(project, name)] = vpc["id"]
     return {"vpc": vpc}

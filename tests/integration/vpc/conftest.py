@@ -14,3 +14,6 @@ def netns_capable():
     for tool in ("ip", "nft"):
         if shutil.which(tool) is None:
             engine_missing(f"VPC tests need {tool!r} (iproute2, nftables)")
+
+
+from vpc_outside import nat_cloud  # noqa: E402,F401  (the NAT / floating IP / anti-spoofing cluster)
