@@ -3,8 +3,11 @@
 #   vmlinuz     the kernel of linux-image-cloud-amd64 (apt-get download + dpkg -x)
 #   initrd.img  a busybox-static initramfs (gzip'd newc cpio) whose /init loads the
 #               virtio modules, mounts the NoCloud `cidata` CD-ROM, applies the
-#               hostname, runs the user-data script, stamps the instance id onto
-#               /dev/vda and prints THECLOUD-GUEST markers on the serial console
+#               hostname and the network-config (static address, MTU, default
+#               route of the NIC with the given MAC), writes the cloud-config's
+#               write_files, runs the user-data script (plain or the x-shellscript
+#               part of a MIME multipart), stamps the instance id onto /dev/vda and
+#               prints THECLOUD-GUEST markers on the serial console
 #   disk.qcow2  a 64 MiB disk whose first sector says THECLOUD-BASE-IMAGE
 # Cached under $THECLOUD_VM_CACHE (default /var/cache/thecloud/vm-guest) in a
 # directory keyed by the package versions and this script; printed on stdout.
@@ -59,7 +62,7 @@ done
 # Only the modules the guest needs, at their usual paths, with modules.dep so
 # busybox's modprobe pulls in dependencies in order.
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
-         virtio_scsi scsi_common scsi_mod cdrom sr_mod isofs button evdev"
+         virtio_scsi scsi_common scsi_mod cdrom sr_mod isofs button evdev failover net_failover virtio_net"
 moddir=kernel/lib/modules/$kver
 for name in $modules; do
     path=$(find "$moddir/kernel" -name "$name.ko*" | head -n1)
@@ -82,7 +85,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "THECLOUD-GUEST: boot $(uname -r)"
-for m in virtio_pci virtio_blk virtio_scsi sr_mod isofs button evdev; do
+for m in virtio_pci virtio_blk virtio_scsi sr_mod isofs button evdev virtio_net; do
     modprobe "$m" || echo "THECLOUD-GUEST: cannot load $m"
 done
 # Debug output of acpid goes to the console; its events show up there too.
@@ -103,6 +106,45 @@ else
     [ -n "$host" ] && hostname "$host"
     echo "THECLOUD-GUEST: seed=$seed instance-id=$iid hostname=$(hostname)"
     grep -q 'version' /mnt/seed/network-config 2>/dev/null && echo "THECLOUD-GUEST: network-config present"
+    # network-config as thecloud writes it (JSON, NoCloud v2): one NIC matched by MAC.
+    ip link set lo up
+    netcfg=$(tr -d ' \t\n' < /mnt/seed/network-config 2>/dev/null)
+    mac=$(echo "$netcfg" | sed -n 's/.*"macaddress":"\([^"]*\)".*/\1/p')
+    addr=$(echo "$netcfg" | sed -n 's/.*"addresses":\["\([^"]*\)".*/\1/p')
+    mtu=$(echo "$netcfg" | sed -n 's/.*"mtu":\([0-9]*\).*/\1/p')
+    gw=$(echo "$netcfg" | sed -n 's/.*"via":"\([^"]*\)".*/\1/p')
+    if [ -n "$mac" ] && [ -n "$addr" ]; then
+        dev=""
+        for _ in $(seq 1 50); do
+            for d in /sys/class/net/*; do
+                [ "$(cat "$d/address")" = "$mac" ] && dev=${d##*/}
+            done
+            [ -n "$dev" ] && break
+            sleep 0.1
+        done
+        if [ -z "$dev" ]; then
+            echo "THECLOUD-GUEST: no NIC with MAC $mac"
+        else
+            [ -n "$mtu" ] && ip link set "$dev" mtu "$mtu"
+            ip link set "$dev" up
+            ip addr add "$addr" dev "$dev"
+            [ -n "$gw" ] && ip route add default via "$gw" dev "$dev"
+            echo "THECLOUD-GUEST: net dev=$dev mac=$(cat /sys/class/net/$dev/address)" \
+                 "addr=$(ip -4 -o addr show dev "$dev" | awk '{print $4}')" \
+                 "mtu=$(cat /sys/class/net/$dev/mtu) gw=$(ip route | awk '/^default/ {print $3}')"
+        fi
+    fi
+    # write_files of the #cloud-config (thecloud writes one entry per line, base64).
+    grep '^- {"path": ' /mnt/seed/user-data 2>/dev/null | while IFS= read -r entry; do
+        path=$(echo "$entry" | sed -n 's/.*"path": "\([^"]*\)".*/\1/p')
+        perm=$(echo "$entry" | sed -n 's/.*"permissions": "\([0-7]*\)".*/\1/p')
+        data=$(echo "$entry" | sed -n 's/.*"content": "\([^"]*\)".*/\1/p')
+        mkdir -p "$(dirname "$path")"
+        (umask 077; echo "$data" | base64 -d > "$path")
+        chmod "${perm:-0644}" "$path"
+        echo "THECLOUD-GUEST: wrote $path mode=$(stat -c %a "$path") uid=$(stat -c %u "$path")" \
+             "size=$(wc -c < "$path") sha256=$(sha256sum "$path" | cut -d' ' -f1)"
+    done
     if [ -b /dev/vda ] && [ -n "$iid" ]; then
         echo "THECLOUD-INSTANCE $iid" > /tmp/stamp
         dd if=/tmp/stamp of=/dev/vda bs=512 seek=1 conv=notrunc,fsync 2>/tmp/dd.err
@@ -111,7 +153,16 @@ else
         echo "THECLOUD-GUEST: disk=$(dd if=/dev/vda bs=19 count=1 2>/dev/null)"
     fi
     if head -c 2 /mnt/seed/user-data 2>/dev/null | grep -q '#!'; then
-        cp /mnt/seed/user-data /tmp/user-data && chmod +x /tmp/user-data
+        cp /mnt/seed/user-data /tmp/user-data
+    elif grep -qi '^content-type: multipart/' /mnt/seed/user-data 2>/dev/null; then
+        # The text/x-shellscript part (8bit) of a MIME multipart user-data.
+        awk '/^--/ {head = 1; body = 0; script = 0; next}
+             head && tolower($0) ~ /^content-type: text\/x-shellscript/ {script = 1}
+             head && /^$/ {head = 0; body = script; next}
+             body {print}' /mnt/seed/user-data > /tmp/user-data
+    fi
+    if [ -s /tmp/user-data ]; then
+        chmod +x /tmp/user-data
         /tmp/user-data
         echo "THECLOUD-GUEST: user-data exit=$?"
     fi

@@ -9,6 +9,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from agent.compute.guest import VmNic
+from agent.compute.vmnic import add_interface
+
 METADATA_NS = "https://thecloud.dev/xmlns/libvirt/instance/1"
 METADATA_PREFIX = "thecloud"
 
@@ -49,6 +52,7 @@ class DomainConfig:
     boot: DirectBoot | None = None
     emulator: str = ""           # empty: libvirt's default for the arch
     machine: str = "pc"
+    nics: tuple[VmNic, ...] = ()  # taps on VPC bridges
 
     @property
     def name(self) -> str:
@@ -112,6 +116,8 @@ def build_xml(config: DomainConfig) -> str:
     _sub(seed, "source", file=config.seed_path)
     _sub(seed, "target", dev="sda", bus="scsi")
     _sub(seed, "readonly")
+    for nic in config.nics:
+        add_interface(devices, nic)
     serial = _sub(devices, "serial", type="file")
     _sub(serial, "source", path=config.console_log, append="on")
     _sub(serial, "target", port="0")

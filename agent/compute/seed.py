@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pycdlib
 
+from agent.compute import cloudinit
+from agent.compute.guest import GuestFile
+
 VOLUME_LABEL = "cidata"
 # OpenStack's limit for user data (nova: 65535 bytes); cloud-init has no smaller one.
 MAX_USER_DATA = 64 * 1024
@@ -32,6 +35,7 @@ class SeedData:
     user_data: bytes = b""
     ssh_keys: tuple[str, ...] = ()
     network_config: dict = field(default_factory=lambda: dict(DEFAULT_NETWORK_CONFIG))
+    secret_files: tuple[GuestFile, ...] = ()   # written by cloud-init (write_files) beside user_data
 
     def meta_data(self) -> bytes:
         # JSON is YAML: no YAML library needed, and values are quoted safely.
@@ -45,7 +49,7 @@ class SeedData:
     def files(self) -> dict[str, bytes]:
         return {
             "meta-data": self.meta_data(),
-            "user-data": self.user_data,
+            "user-data": cloudinit.user_data(self.user_data, self.secret_files),
             "network-config": (json.dumps(self.network_config, indent=1) + "\n").encode(),
         }
 
@@ -61,6 +65,9 @@ def write_seed_iso(path: Path, seed: SeedData) -> None:
             iso.add_fp(io.BytesIO(data), len(data), f"/SEED{index};1", rr_name=name,
                        joliet_path=f"/{name}")
         tmp = path.with_name(f".{path.name}.tmp")
+        # It may hold secrets: only root (and qemu, which libvirt makes its owner) reads it.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(tmp, 0o600)
         iso.write(str(tmp))
     finally:
         iso.close()

@@ -5,6 +5,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from agent.compute.guest import GuestFile, VmNic
 from agent.compute.imagecache import ImageFileRef
 from proto.v1 import vm_pb2
 
@@ -39,6 +40,8 @@ class VmSpec:
     image: VmImageRef
     user_data: str = ""
     ssh_keys: tuple[str, ...] = ()
+    nic: VmNic | None = None                  # a VPC port: set by the agent's servicer
+    secret_files: tuple[GuestFile, ...] = ()  # from the EnsureInstance call, never stored
 
     @classmethod
     def from_proto(cls, spec) -> "VmSpec":
@@ -47,5 +50,13 @@ class VmSpec:
                    ssh_keys=tuple(spec.ssh_keys))
 
     def digest(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        fields = asdict(self)
+        # Only when set, so that the digest of every VM without them stays as it was; a
+        # secret file by path, mode and secret name, never by value (the digest is stored).
+        del fields["nic"], fields["secret_files"]
+        if self.nic is not None:
+            fields["nic"] = asdict(self.nic)
+        if self.secret_files:
+            fields["secret_files"] = [[f.path, f.mode, f.secret] for f in self.secret_files]
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

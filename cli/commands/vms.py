@@ -1,6 +1,7 @@
 """The VM parts of `cloud instance …`: create options, console-log, reboot, stats in show."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from proto.v1 import images_pb2, public_pb2
@@ -19,6 +20,18 @@ def add_create_options(parser) -> None:
                         help="VMs: cloud-init user-data file (at most 64 KiB)")
     parser.add_argument("--ssh-key", dest="ssh_keys", action="append", default=[], metavar="FILE",
                         help="VMs: an OpenSSH public key file for cloud-init (repeatable)")
+    parser.add_argument("--secret-file", dest="secret_files", action="append", default=[],
+                        type=secret_file, metavar="SECRET:/PATH",
+                        help="VMs: a secret of the project written by cloud-init at PATH in the guest, "
+                             "mode 0600 (repeatable)")
+
+
+def secret_file(text: str) -> tuple[str, str]:
+    """(guest path, secret name) from SECRET:/PATH."""
+    name, sep, path = text.partition(":")
+    if not sep or not name.strip() or not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not SECRET:/PATH (an absolute path in the guest)")
+    return path, name.strip()
 
 
 def _read(path: str, what: str) -> str:
@@ -31,9 +44,14 @@ def _read(path: str, what: str) -> str:
 def apply_create_options(args, spec) -> None:
     spec.kind = args.kind
     if args.kind != "vm":
-        if args.user_data or args.ssh_keys:
-            raise UsageError("--user-data and --ssh-key are for --kind vm")
+        if args.user_data or args.ssh_keys or args.secret_files:
+            raise UsageError("--user-data, --ssh-key and --secret-file are for --kind vm "
+                             "(containers take secrets with --secret-env)")
         return
+    for path, name in args.secret_files:
+        if path in spec.secret_files:
+            raise UsageError(f"--secret-file: {path} is given twice")
+        spec.secret_files[path] = name
     if args.user_data:
         spec.user_data = _read(args.user_data, "--user-data")
         if len(spec.user_data.encode()) > MAX_USER_DATA:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from common.errors import NotFound
 from scheduler.api.secret_input import check_secrets_exist
+from scheduler.api.vm_secret_input import check_secret_files_exist
 from scheduler.state import iam, quota
 
 
@@ -18,4 +19,5 @@ def instance_admission(store, project: str, spec: dict) -> dict:
             raise NotFound(f"project {project!r} not found")
         quota.check(state, project, quota.instance_amounts(spec))
     check_secrets_exist(store, project, spec)
+    check_secret_files_exist(store, project, spec)
     return {"project_id": record["id"]}

@@ -59,6 +59,7 @@ def spec_pb(spec: dict) -> pb.InstanceSpec:
                            constraints=spec.get("constraints", []), group=spec.get("group", ""),
                            strategy=spec.get("strategy", ""),
                            secret_env=spec.get("secret_env", {}),
+                           secret_files=spec.get("secret_files", {}),
                            volumes=volume_convert.attachments_pb(spec),
                            user_data=spec.get("user_data", ""), ssh_keys=spec.get("ssh_keys", []),
                            vm_image=_vm_image_pb(spec))

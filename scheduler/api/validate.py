@@ -6,7 +6,7 @@ import re
 from common.errors import InvalidArgument
 from common.ids import check_labels, check_name
 from scheduler.api import network_input, placement_input, secret_input, volume_input
-from scheduler.api import vm_input
+from scheduler.api import vm_input, vm_secret_input
 from scheduler.state import records as r
 
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,254}(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$")
@@ -53,6 +53,7 @@ def instance_spec(spec) -> dict:
         **secret_input.instance_secrets(spec),
         **volume_input.instance_volumes(spec),
         **vm_input.instance_vm(spec),
+        **vm_secret_input.instance_secret_files(spec),
     }
 
 
