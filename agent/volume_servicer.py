@@ -13,6 +13,7 @@ import re
 from typing import Iterator
 
 from agent.compute.base import InstanceSpec
+from agent.compute.vmdisk import VolumeDisk
 from agent.fencing import TermFence
 from agent.storage import base as storage
 from agent.storage.host import HostVolumes
@@ -53,14 +54,33 @@ def attach_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb, spec:
         return spec
     if volumes is None:
         raise errors.FailedPrecondition("this agent has no storage driver for volumes")
+    if spec.kind == "vm":
+        return vm_disks(volumes, instance_id, [volume_id for volume_id, _ in wanted], spec)
     if spec.kind != "container":
-        raise errors.FailedPrecondition(f"volumes attach to containers only, not to a {spec.kind}")
+        raise errors.FailedPrecondition(f"volumes attach to containers and VMs, not to a {spec.kind}")
     for _, path in wanted:
         if not path.startswith("/"):
             raise InvalidArgument("spec.volumes.path", f"{path!r} is not an absolute path")
     with storage_errors():
         binds = volumes.mount_for(instance_id, wanted)
     return dataclasses.replace(spec, mounts=tuple(binds))
+
+
+def vm_disks(volumes: HostVolumes, instance_id: str, volume_ids: list[str], spec: InstanceSpec) -> InstanceSpec:
+    """`spec` with the volumes as the virtio disks the libvirt driver hot-plugs (`disks`)."""
+    with storage_errors():
+        opened = volumes.open_for_vm(instance_id, volume_ids)
+    return dataclasses.replace(spec, disks=tuple(
+        VolumeDisk(volume_id, disk.path, disk.source_type, disk.format) for volume_id, disk in opened))
+
+
+def vm_disk_grower(driver):
+    """The compute driver's hook that lets a running VM see its volume grow (libvirt), or None."""
+    for candidate in getattr(driver, "drivers", [driver]):   # a KindRouter holds several
+        grow = getattr(candidate, "grow_volume_disk", None)
+        if grow is not None:
+            return grow
+    return None
 
 
 def settle_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb) -> None:

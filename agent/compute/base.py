@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from agent.compute.vmdisk import VolumeDisk
 from agent.compute.vmspec import VmSpec
 from proto.v1 import node_pb2, resources_pb2
 
@@ -33,6 +34,8 @@ class InstanceSpec:
     vpc_port: bool = False           # a VPC NIC is plugged in by the network driver: no engine networking
     mounts: tuple[tuple[str, str], ...] = ()   # (host directory, path inside): mounted volumes
     vm: VmSpec | None = None         # kind "vm": image, user-data, keys
+    # Kind "vm": volumes as virtio disks. Not in spec_hash: they are hot-plugged, not a new domain.
+    disks: tuple[VolumeDisk, ...] = ()
 
     @classmethod
     def from_proto(cls, spec: resources_pb2.InstanceSpec) -> "InstanceSpec":

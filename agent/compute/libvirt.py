@@ -22,9 +22,11 @@ import libvirt
 
 from agent.compute import domain as dom_xml
 from agent.compute.base import RUNNING, STOPPED, ComputeDriver, InstanceSpec, Observed, State
+from agent.compute.cloudinit import network_config
 from agent.compute.imagecache import ImageCache, ImageError, create_overlay
 from agent.compute.seed import MAX_USER_DATA, SeedData, write_seed_iso
 from agent.compute.virt_probe import detect_virt_type
+from agent.compute.vmdisk import VolumeDisks
 from common.errors import FailedPrecondition, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,7 @@ class LibvirtDriver(ComputeDriver):
         self._conn_lock = threading.Lock()
         self._conn: libvirt.virConnect | None = None
         self._stats = _Stats()
+        self.volume_disks = VolumeDisks()
         self._connect()
         self.instances_dir = self.vm_dir / "instances"
         self.instances_dir.mkdir(parents=True, exist_ok=True)
@@ -240,12 +243,14 @@ class LibvirtDriver(ComputeDriver):
         create_overlay(base, vm.image.format, directory / DISK_FILE, spec.disk_bytes)
         write_seed_iso(directory / SEED_FILE, SeedData(
             instance_id=instance_id, hostname=name or instance_id,
-            user_data=vm.user_data.encode(), ssh_keys=vm.ssh_keys))
+            user_data=vm.user_data.encode(), ssh_keys=vm.ssh_keys, secret_files=vm.secret_files,
+            **({"network_config": network_config(vm.nic)} if vm.nic else {})))
         config = dom_xml.DomainConfig(
             tags=dom_xml.InstanceTags(instance_id, self.agent_name, name, project, spec.spec_hash()),
             virt_type=self.virt_type, vcpus=spec.vcpus, memory_bytes=spec.memory_bytes,
             disk_path=str(directory / DISK_FILE), seed_path=str(directory / SEED_FILE),
-            console_log=str(directory / CONSOLE_FILE), boot=boot)
+            console_log=str(directory / CONSOLE_FILE), boot=boot,
+            nics=(vm.nic,) if vm.nic else ())
         return conn.defineXML(dom_xml.build_xml(config))
 
     def _discard(self, conn, instance_id: str, dom) -> None:
@@ -308,6 +313,14 @@ class LibvirtDriver(ComputeDriver):
                 tags = self._tags(dom)
                 log.info("defined domain %s for %s", dom.name(), instance_id,
                          extra={"instance_id": instance_id})
+
+            try:
+                self.volume_disks.sync(dom, spec.disks)
+            except FailedPrecondition as err:
+                if not created:
+                    raise       # the VM runs on; the reconciler asks again
+                self._discard(conn, instance_id, dom)
+                return self._failed(instance_id, str(err))
 
             state, reason = dom.state()
             if desired_state == RUNNING:
@@ -375,6 +388,15 @@ class LibvirtDriver(ComputeDriver):
         if tail_lines:
             data = b"".join(data.splitlines(keepends=True)[-tail_lines:])
         return data
+
+    def grow_volume_disk(self, instance_id: str, volume_id: str, size_bytes: int) -> bool:
+        """Have the running VM's qemu (and so its guest) see the volume at `size_bytes`;
+        False when the VM is not running or has no such disk (see VolumeDisks.grow)."""
+        with self._calls() as conn:
+            dom, tags = self._find(conn, instance_id)
+            if dom is None or tags is None or tags.agent != self.agent_name:
+                return False
+            return self.volume_disks.grow(dom, volume_id, size_bytes)
 
     def reboot(self, instance_id: str, hard: bool = False) -> None:
         """ACPI reboot (the guest decides), or a reset at once with `hard`."""

@@ -59,6 +59,16 @@ class StoredVolume:
 
 
 @dataclass(frozen=True)
+class VmDisk:
+    """What a VM's qemu opens for a volume: a block device (raw), or an image file it
+    opens itself (then qemu, not the driver, grows it while the VM runs)."""
+
+    path: str
+    source_type: str = "block"       # "block" or "file"
+    format: str = "raw"
+
+
+@dataclass(frozen=True)
 class StoredSnapshot:
     snapshot_id: str
     volume_id: str
@@ -117,3 +127,7 @@ class StorageDriver(abc.ABC):
     @abc.abstractmethod
     def close_block(self, volume_id: str) -> None:
         """Undo open_block (after the filesystem on it is unmounted); idempotent."""
+
+    def vm_disk(self, volume_id: str) -> VmDisk:
+        """What a VM attaches for the volume; by default the block device of open_block."""
+        return VmDisk(str(self.open_block(volume_id)))

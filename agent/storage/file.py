@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from agent.storage.base import (Busy, InvalidRequest, NoSpace, NotFound, PoolUsage, StorageDriver,
-                                StorageError, StoredSnapshot, StoredVolume, check_id)
+                                StorageError, StoredSnapshot, StoredVolume, VmDisk, check_id)
 
 EXPORT_WAIT = 10.0
 
@@ -238,6 +238,16 @@ class FileDriver(StorageDriver):
             snapshot_id, volume_id = path.name.removeprefix("snap-").removesuffix(".qcow2").split(".", 1)
             found.append(StoredSnapshot(snapshot_id, volume_id, int(self._info(path)["virtual-size"])))
         return found
+
+    def vm_disk(self, volume_id: str) -> VmDisk:
+        """A VM's qemu opens the qcow2 chain itself (no export); it holds the image's lock
+        while it runs, so a running VM's qemu grows the volume (libvirt blockResize)."""
+        check_id(volume_id, "volume_id")
+        path = self.volume_file(volume_id)
+        if not path.exists():
+            raise NotFound(f"volume {volume_id} does not exist")
+        self._check_idle(volume_id, "attach")
+        return VmDisk(str(path), "file", "qcow2")
 
     # -- block devices for containers ----------------------------------------------------------
 

@@ -12,9 +12,10 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from agent.storage import filesystem
-from agent.storage.base import Busy, NotFound, PoolUsage, StorageDriver, StoredVolume
+from agent.storage.base import Busy, NotFound, PoolUsage, StorageDriver, StoredVolume, VmDisk
 from agent.storage.journal import CREATING, PRESENT, Attachment, VolumeJournal
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class HostVolumes:
         # One storage change at a time: LVM serializes on its VG lock anyway, and the
         # journal's intent/outcome pairs must not interleave for one id.
         self._lock = threading.RLock()
+        # Set by the agent when it runs VMs: (instance id, volume id, bytes) -> whether a
+        # running VM's qemu took the new size (see _grow).
+        self.vm_grow: Callable[[str, str, int], bool] | None = None
 
     # -- start-up ------------------------------------------------------------------
 
@@ -129,13 +133,28 @@ class HostVolumes:
                                         revert_generation)
                 row = self.journal.volume(volume_id)
             if size_bytes > row.size_bytes:
-                stored = self.driver.resize_volume(volume_id, size_bytes)
-                self.journal.put_volume(volume_id, PRESENT, stored.size_bytes, row.source_snapshot_id)
                 attachment = self.journal.attachment(volume_id)
-                if attachment and filesystem.is_mounted(Path(attachment.mountpoint)):
+                stored = self._grow(volume_id, size_bytes, attachment)
+                self.journal.put_volume(volume_id, PRESENT, stored.size_bytes, row.source_snapshot_id)
+                if attachment and attachment.mountpoint and filesystem.is_mounted(Path(attachment.mountpoint)):
                     filesystem.grow(self.driver.open_block(volume_id))
                 row = self.journal.volume(volume_id)
             return self._observed(row.volume_id, stored or StoredVolume(volume_id, row.size_bytes))
+
+    def _grow(self, volume_id: str, size_bytes: int, attachment: Attachment | None) -> StoredVolume:
+        """Grow the volume; one a VM has attached is grown so that its running guest sees it:
+        a block device grows first and qemu is told, an image file qemu holds open is grown
+        by qemu itself (the driver's qemu-img would find it locked)."""
+        if attachment is None or attachment.mountpoint or self.vm_grow is None:
+            return self.driver.resize_volume(volume_id, size_bytes)
+        if self.driver.vm_disk(volume_id).source_type == "block":
+            stored = self.driver.resize_volume(volume_id, size_bytes)
+            self.vm_grow(attachment.instance_id, volume_id, stored.size_bytes)
+            return stored
+        size_bytes = -(-size_bytes // 512) * 512          # what qemu makes of it
+        # After qemu grew it this only reads the size; when the VM is not running, it grows it.
+        self.vm_grow(attachment.instance_id, volume_id, size_bytes)
+        return self.driver.resize_volume(volume_id, size_bytes)
 
     def _observed(self, volume_id: str, stored: StoredVolume, state: str = AVAILABLE) -> ObservedVolume:
         row = self.journal.volume(volume_id)
@@ -243,6 +262,26 @@ class HostVolumes:
                     self._unmount(volume_id)
                 raise
         return binds
+
+    def open_for_vm(self, instance_id: str, volume_ids: list[str]) -> list[tuple[str, VmDisk]]:
+        """(volume id, what the VM attaches) for each volume, journalled as the VM's (no mount).
+
+        A volume attached to another instance is Busy; one not (yet) here is NotFound.
+        `settle` and `release` undo it as for a container's volumes."""
+        disks = []
+        with self._lock:
+            for volume_id in volume_ids:
+                row = self.journal.volume(volume_id)
+                if row is None or row.state != PRESENT:
+                    raise NotFound(f"volume {volume_id} is not on this host (yet)")
+                attachment = self.journal.attachment(volume_id)
+                if attachment and attachment.instance_id != instance_id:
+                    raise Busy(f"volume {volume_id} is attached to instance {attachment.instance_id}")
+                disk = self.driver.vm_disk(volume_id)
+                if attachment is None:
+                    self.journal.put_attachment(Attachment(volume_id, instance_id, "", ""))
+                disks.append((volume_id, disk))
+        return disks
 
     def settle(self, instance_id: str, keep: set[str]) -> None:
         """Unmount the volumes mounted for `instance_id` that it no longer has."""

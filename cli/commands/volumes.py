@@ -81,7 +81,8 @@ def register(subparsers, parents) -> None:
     attach = actions.add_parser("attach", parents=parents, help="attach to an instance on its host")
     attach.add_argument("name", metavar="NAME")
     attach.add_argument("instance", metavar="INSTANCE")
-    attach.add_argument("--path", default="/data", help="mount point in a container (default /data)")
+    attach.add_argument("--path", default="", help="mount point in a container (default /data); "
+                        "a VM sees the volume as /dev/disk/by-id/virtio-<volume id>")
     attach.set_defaults(func=attach_command)
 
     detach = actions.add_parser("detach", parents=parents, help="detach from its instance")

@@ -1,7 +1,7 @@
 """Volume, snapshot and pool records to protobuf messages."""
 from __future__ import annotations
 
-from proto.v1 import storage_pb2, volumes_pb2 as vpb
+from proto.v1 import storage_pb2, volume_pool_pb2, volumes_pb2 as vpb
 # convert imports this module for attachments_pb: use it through the module, late.
 from scheduler.api import convert
 from scheduler.state import volumes as v
@@ -16,6 +16,8 @@ def volume_pb(record: dict, state) -> vpb.Volume:
     status = _STATES.get(record["state"], vpb.VOLUME_STATE_UNSPECIFIED)
     if instance is not None and record["state"] == v.AVAILABLE:
         status = vpb.VOLUME_STATE_IN_USE
+    elif v.reverting(record) and record["state"] == v.AVAILABLE:
+        status = vpb.VOLUME_STATE_REVERTING
     return vpb.Volume(
         meta=convert.meta_pb(record), size_bytes=record["size_bytes"], used_bytes=record.get("used_bytes", 0),
         host_id=record["host_id"], host_name=state.hosts.get(record["host_id"], {}).get("name", ""),
@@ -41,6 +43,17 @@ def pool_pb(host_id: str, pool: dict, state, overcommit: float) -> vpb.StoragePo
                            driver=pool["driver"], total_bytes=pool["total_bytes"],
                            used_bytes=pool["used_bytes"], provisioned_bytes=v.provisioned(state, host_id),
                            overcommit=overcommit)
+
+
+def host_pool_pb(state, host_id: str, overcommit: float) -> volume_pool_pb2.HostVolumePool | None:
+    """The host's volume pool for Host.volume_pool; None when its agent reported none."""
+    pool = state.pools.get(host_id)
+    if not pool:
+        return None
+    return volume_pool_pb2.HostVolumePool(
+        driver=pool["driver"], total_bytes=pool["total_bytes"], used_bytes=pool["used_bytes"],
+        provisioned_bytes=v.provisioned(state, host_id), overcommit=overcommit,
+        volumes=sum(1 for x in state.volumes.values() if x["host_id"] == host_id))
 
 
 def attachments_pb(spec: dict) -> list[storage_pb2.VolumeAttachment]:

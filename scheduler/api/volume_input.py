@@ -9,6 +9,23 @@ from scheduler.state import volumes as v
 MAX_VOLUME_BYTES = 64 * 1024**4
 MAX_ATTACHMENTS = 16
 DEFAULT_PATH = "/data"
+VM_PATH_PREFIX = "/dev/disk/by-id/virtio-"     # virtio-blk serial = volume id (20 bytes at most)
+
+
+def vm_path(volume_id: str) -> str:
+    """Where a VM's guest finds the volume: its disk's serial is the volume id."""
+    return VM_PATH_PREFIX + volume_id[:20]
+
+
+def attach_path(kind: str, requested: str, volume_id: str) -> str:
+    """The attachment's path: a container's mount point, or for a VM the disk's by-id path
+    (a VM mounts its disks itself; a path asked for a VM is refused, not silently dropped)."""
+    if kind != "vm":
+        return v.check_path(requested or DEFAULT_PATH)
+    if requested and requested != vm_path(volume_id):
+        raise InvalidArgument("path", f"a VM sees the volume as {vm_path(volume_id)} (a virtio disk); "
+                                      "mount it inside the guest, give no path")
+    return vm_path(volume_id)
 
 
 def size(value: int, field: str = "size_bytes", allow_zero: bool = False) -> int:
@@ -65,7 +82,8 @@ def place_near_volumes(store, project: str, spec: dict, placement):
         resolved, hosts = [], set()
         for item in spec["volumes"]:
             volume = find_volume(state, project, item["volume"], "spec.volumes.volume")
-            resolved.append({"volume": volume["name"], "volume_id": volume["id"], "path": item["path"]})
+            path = vm_path(volume["id"]) if spec.get("kind") == "vm" else item["path"]
+            resolved.append({"volume": volume["name"], "volume_id": volume["id"], "path": path})
             hosts.add(volume["host_id"])
     if len(hosts) > 1:
         raise FailedPrecondition("the instance's volumes live on different hosts")

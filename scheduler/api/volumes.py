@@ -142,10 +142,12 @@ class VolumesServicer(_Base, volumes_pb2_grpc.VolumesServicer):
                                                 f"{volume['size_bytes']} bytes")
         with self.store.read_lock:
             state = self.store.read()
-            if state.pools.get(volume["host_id"], {}).get("driver") == "file" \
-                    and v.attached_instance(state, volume) is not None:
-                raise FailedPrecondition(f"volume {volume['name']} is attached and its host's file "
-                                         "driver grows detached volumes only; detach it first")
+            attached = v.attached_instance(state, volume)
+            # A VM's qemu holds the file open and grows it itself (libvirt blockResize).
+            if state.pools.get(volume["host_id"], {}).get("driver") == "file" and attached is not None \
+                    and attached["spec"].get("kind", "container") != "vm":
+                raise FailedPrecondition(f"volume {volume['name']} is attached to a container and its "
+                                         "host's file driver grows those detached only; detach it first")
         self.proposer.propose("volume.resize", {"id": volume["id"], "size_bytes": size,
                                                 "overcommit": overcommit(self.config)})
         return self._volume_answer(volume["id"])
@@ -153,7 +155,8 @@ class VolumesServicer(_Base, volumes_pb2_grpc.VolumesServicer):
     @rpc_errors
     def AttachVolume(self, request, context):
         project = validate.project(request.project)
-        path = v.check_path(request.path or volume_input.DEFAULT_PATH)
+        if request.path:
+            v.check_path(request.path)
         if not request.instance:
             raise InvalidArgument("instance", "is required")
         volume = self._volume(project, request.name)
@@ -162,6 +165,8 @@ class VolumesServicer(_Base, volumes_pb2_grpc.VolumesServicer):
             if instance is None:
                 raise NotFound(f"instance {request.instance!r} not found in project {project!r}")
             instance_id = instance["id"]
+            path = volume_input.attach_path(instance["spec"].get("kind", "container"), request.path,
+                                            volume["id"])
         self.proposer.propose("volume.attach", {"id": volume["id"], "instance_id": instance_id, "path": path})
         return self._volume_answer(volume["id"])
 

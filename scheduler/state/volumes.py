@@ -41,6 +41,11 @@ def attached_instance(state, volume: dict) -> dict | None:
     return state.instances.get(volume.get("attached_to", "")) if volume.get("attached_to") else None
 
 
+def reverting(volume: dict) -> bool:
+    """A revert was asked and its host has not yet done it."""
+    return volume.get("revert_generation", 0) != volume.get("observed_revert_generation", 0)
+
+
 def provisioned(state, host_id: str) -> int:
     """Bytes placed in the host's pool: volumes and snapshots (a thin snapshot can grow to its size)."""
     return (sum(v["size_bytes"] for v in state.volumes.values() if v["host_id"] == host_id)
@@ -162,9 +167,9 @@ def _check_attachable(state, volume: dict, instance: dict, path: str) -> None:
                                  f"volume {volume['name']}")
     if instance["state"] == r.DELETING:
         raise FailedPrecondition(f"instance {instance['name']} is being deleted")
-    if instance["spec"].get("kind", "container") != "container":
+    if instance["spec"].get("kind", "container") not in ("container", "vm"):
         raise FailedPrecondition(f"instance {instance['name']} is a {instance['spec']['kind']}; "
-                                 "volumes attach to containers only (VM hot-plug is not built yet)")
+                                 "volumes attach to containers and VMs")
     for other in instance["spec"].get("volumes", []):
         if other["path"] == path and other["volume_id"] != volume["id"]:
             raise FailedPrecondition(f"instance {instance['name']} already has a volume at {path}")
@@ -177,6 +182,11 @@ def attach(state, args: dict, ctx: dict) -> dict:
         raise NotFound(f"instance {args['instance_id']} not found")
     path = check_path(args["path"])
     _check_attachable(state, volume, instance, path)
+    if reverting(volume):
+        # Attaching now could let the instance see the data before the revert (the host
+        # refuses to revert a volume in use), so the revert would be lost.
+        raise FailedPrecondition(f"volume {volume['name']} is being reverted to a snapshot; "
+                                 "attach it when it is available again")
     if volume["attached_to"] == instance["id"] and volume["attach_path"] == path:
         return {"volume": copy.deepcopy(volume)}
     volumes = [v for v in instance["spec"].get("volumes", []) if v["volume_id"] != volume["id"]]

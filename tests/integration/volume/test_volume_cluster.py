@@ -167,6 +167,7 @@ def test_volume_journey_through_the_api(cluster, docker_client):
     container_with(cluster, docker_client, "vw1", None)
     wait_volume(cluster, "data1")
     cluster.call("Volumes", "RevertVolume", vpb.RevertVolumeRequest(name="data1", snapshot="s1"))
+    wait_volume(cluster, "data1")   # REVERTING until its host has done it; attach is refused meanwhile
     cluster.call("Volumes", "AttachVolume", vpb.AttachVolumeRequest(name="data1", instance="vw1", path="/data"))
     c1 = container_with(cluster, docker_client, "vw1", "/data")
     assert sh(c1, "cat /data/f") == "old\n"
