@@ -30,7 +30,7 @@ from agent.machines import AgentMachinesServicer
 from proto.v1 import images_pb2_grpc
 from agent.storage.base import StorageError
 from agent.storage.select import host_volumes
-from agent.volume_servicer import AgentVolumesServicer
+from agent.volume_servicer import AgentVolumesServicer, vm_disk_grower
 from agent.usage import HostUsage
 from agent.version import agent_version
 from common.config import ConfigError, render_sample
@@ -101,6 +101,8 @@ def run(config: AgentConfig) -> int:
         driver.close()
         journal.close()
         return _fail(f"storage driver {config.storage_driver}: {err}")
+    if volumes is not None:
+        volumes.vm_grow = vm_disk_grower(driver)
     servicer = AgentServicer(config.name, journal, driver, fence, usage, volumes=volumes)
     servicer.instances.adopt()
     metrics = AgentMetrics(config.name)
@@ -117,6 +119,7 @@ def run(config: AgentConfig) -> int:
     if volumes is not None:
         volumes_pb2_grpc.add_AgentVolumesServicer_to_server(AgentVolumesServicer(volumes, fence), server)
     network = network_driver(config)
+    servicer.network = network          # a VM's NIC: its VPC bridge first, then the domain
     if network is not None:
         networks_pb2_grpc.add_AgentNetworkServicer_to_server(AgentNetworkServicer(network, driver, fence), server)
     health = serve_health_and_reflection(server, [AGENT_SERVICE])

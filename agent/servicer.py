@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Iterator
 
-from agent import validation
+from agent import validation, vm_guest
 from agent.compute.base import ComputeDriver, InstanceSpec, Observed, State
 from agent.fencing import TermFence
 from agent.journal import Journal
@@ -92,8 +92,9 @@ class HostInstances:
 
 class AgentServicer(agent_pb2_grpc.AgentServicer):
     def __init__(self, host_name: str, journal: Journal, driver: ComputeDriver,
-                 fence: TermFence, usage: HostUsage, volumes=None):
+                 fence: TermFence, usage: HostUsage, volumes=None, network=None):
         self.host_name = host_name
+        self.network = network        # agent.network.base.NetworkDriver, or None: no VPC ports here
         self.volumes = volumes        # agent.storage.host.HostVolumes, or None without a storage driver
         self.journal = journal
         self.driver = driver
@@ -111,6 +112,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
     @rpc_errors
     def EnsureInstance(self, request, context):
         validation.check_ensure(request)
+        vm_guest.check_request(request)
         self._check_host(request.host_id)
         instance_id = request.instance_id
         spec = InstanceSpec.from_proto(request.spec)
@@ -121,6 +123,10 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                 spec = attach_volumes(self.volumes, instance_id, request.spec, spec)
             except CloudError as err:
                 return Observed(instance_id, State.INSTANCE_STATE_FAILED, reason=f"volumes: {err}").to_proto()
+            try:
+                spec = vm_guest.with_guest(spec, instance_id, request, self.network)
+            except CloudError as err:
+                return Observed(instance_id, State.INSTANCE_STATE_FAILED, reason=f"network: {err}").to_proto()
             observed = self.driver.ensure(
                 instance_id, request.name, request.project, spec, request.desired_state,
                 was_desired=record.desired_state if record else None)

@@ -18,11 +18,13 @@ import grpc
 from common.grpcserve import channel_credentials
 from common.tls import TlsFiles
 from common import requestid
+from proto.v1 import evacuate_pb2_grpc
 from proto.v1 import events_pb2_grpc, networks_pb2_grpc, operations_pb2_grpc, placement_pb2_grpc, public_pb2_grpc
 from proto.v1 import images_pb2_grpc
 
 from proto.v1 import audit_pb2_grpc, iam_pb2_grpc, secrets_pb2_grpc
 from proto.v1 import volumes_pb2_grpc
+from proto.v1 import floating_pb2_grpc
 
 from cli.errors import RpcFailure, is_retryable
 
@@ -59,6 +61,8 @@ _STUBS.update({
 
 _STUBS.update({"Volumes": volumes_pb2_grpc.VolumesStub, "Snapshots": volumes_pb2_grpc.SnapshotsStub})
 _STUBS.update({"Images": images_pb2_grpc.ImagesStub, "Machines": images_pb2_grpc.MachinesStub})
+_STUBS.update({"Evacuations": evacuate_pb2_grpc.EvacuationsStub})
+_STUBS.update({"FloatingIps": floating_pb2_grpc.FloatingIpsStub})
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 from cli.commands import Context, cluster, hosts, instances  # noqa: E402
 from cli.commands import events  # noqa: E402
 from cli.commands import networks  # noqa: E402
+from cli.commands import floating  # noqa: E402
 from cli.commands import placement  # noqa: E402
 from cli.commands import volumes  # noqa: E402
 from cli.commands import images  # noqa: E402
@@ -61,7 +62,7 @@ def build_parser() -> Parser:
     common = Parser(add_help=False)
     _global_options(common, suppress=True)
     groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True)
-    for module in (cluster, hosts, instances, events, networks, placement, volumes,
+    for module in (cluster, hosts, instances, events, networks, floating, placement, volumes,
                    projects, principals, tokens, roles, quotas, audit, secrets, images):
         module.register(groups, [common])
     return parser

@@ -18,6 +18,7 @@ import logging
 
 from common.errors import CloudError
 from scheduler.placement.planner import Overlay, Planner, Settings
+from scheduler.state import evacuation
 from scheduler.state import placement as rules
 from scheduler.state import records as r
 
@@ -54,7 +55,9 @@ class Drainer:
         """Propose the moves of the current wave; returns how many were proposed."""
         with self.store.read_lock:
             state = self.store.read()
-            draining = [h for h in state.hosts.values() if rules.schedulable(h) in rules.MOVING_MODES]
+            # A host being evacuated is the Evacuator's (scheduler/evacuation.py), which moves all of it.
+            draining = [h for h in state.hosts.values() if rules.schedulable(h) in rules.MOVING_MODES
+                        and not evacuation.running(state, h["id"])]
             if not draining:
                 return 0
             if any(i.get("moved_from") and i["state"] == r.PENDING for i in state.instances.values()):

@@ -20,6 +20,7 @@ from common.logs import setup_logging
 from common.tls import TlsFiles
 from proto.v1 import networks_pb2_grpc, node_pb2_grpc, placement_pb2_grpc, public_pb2_grpc
 from proto.v1 import volumes_pb2_grpc
+from proto.v1 import evacuate_pb2_grpc
 from scheduler.agents import AgentClients
 from scheduler.api.cluster import ClusterServicer
 from scheduler.api.hosts import HostsServicer
@@ -27,7 +28,11 @@ from scheduler.api.instances import InstancesServicer
 from scheduler.api.images import ImagesServicer, MachinesServicer
 from proto.v1 import images_pb2_grpc
 from scheduler.api.networks import NetworksServicer
+from scheduler.api.floating import FloatingIpsServicer
+from proto.v1 import floating_pb2_grpc
 from scheduler.api.placement import PlacementServicer
+from scheduler.api.evacuations import EvacuationsServicer
+from scheduler.evacuation import Evacuator
 from scheduler.api.node import NodeServicer
 from scheduler.api.volumes import SnapshotsServicer, VolumesServicer
 from scheduler.config import SchedulerConfig, load_config
@@ -44,7 +49,8 @@ log = logging.getLogger("thecloud.scheduler")
 MACHINE = "scheduler.state.machine:ClusterState"
 SERVICES = ["thecloud.v1.Cluster", "thecloud.v1.Hosts", "thecloud.v1.Instances", "thecloud.v1.Node",
             "thecloud.v1.Networks", "thecloud.v1.Placement", "thecloud.v1.Volumes", "thecloud.v1.Snapshots",
-            "thecloud.v1.Images", "thecloud.v1.Machines"]
+            "thecloud.v1.Images", "thecloud.v1.Machines", "thecloud.v1.FloatingIps",
+            "thecloud.v1.Evacuations"]
 
 
 def parse_args(argv):
@@ -83,11 +89,13 @@ def run(config: SchedulerConfig) -> int:
     iam = SchedulerIam(config, store, proposer)   # authn, authz and audit of every call
     server = make_server(config.listen, tls, interceptors=ops.interceptors + iam.interceptors)
     public_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store, config, tls), server)
-    public_pb2_grpc.add_HostsServicer_to_server(HostsServicer(store), server)
+    public_pb2_grpc.add_HostsServicer_to_server(HostsServicer(store, config), server)
     public_pb2_grpc.add_InstancesServicer_to_server(InstancesServicer(store, proposer, agents, config), server)
     node_pb2_grpc.add_NodeServicer_to_server(NodeServicer(store, proposer, config), server)
     networks_pb2_grpc.add_NetworksServicer_to_server(NetworksServicer(store, proposer), server)
+    floating_pb2_grpc.add_FloatingIpsServicer_to_server(FloatingIpsServicer(store, proposer, config), server)
     placement_pb2_grpc.add_PlacementServicer_to_server(PlacementServicer(store, proposer, config), server)
+    evacuate_pb2_grpc.add_EvacuationsServicer_to_server(EvacuationsServicer(store, proposer, config), server)
     volumes_pb2_grpc.add_VolumesServicer_to_server(VolumesServicer(store, proposer, config), server)
     volumes_pb2_grpc.add_SnapshotsServicer_to_server(SnapshotsServicer(store, proposer, config), server)
     images_pb2_grpc.add_ImagesServicer_to_server(ImagesServicer(store, proposer), server)
@@ -104,6 +112,8 @@ def run(config: SchedulerConfig) -> int:
     network_reconciler.start()
     volume_reconciler = VolumeReconciler(store, proposer, agents, config)
     volume_reconciler.start()
+    evacuator = Evacuator(store, proposer, config)     # runs hosts' evacuations on the leader
+    evacuator.start()
     log.info("scheduler %s serving on %s, raft on %s", config.name, config.listen, config.raft_address)
 
     stopping = threading.Event()
@@ -115,6 +125,7 @@ def run(config: SchedulerConfig) -> int:
     reconciler.stop()
     network_reconciler.stop()
     volume_reconciler.stop()
+    evacuator.stop()
     server.stop(grace=2).wait()
     iam.stop()
     agents.close()

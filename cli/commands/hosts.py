@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from proto.v1 import public_pb2, resources_pb2
 
-from cli.commands import placement
+from cli.commands import evacuate, placement
 from cli.output import enum_label, pairs, since, size, timestamp
 
 
@@ -15,6 +15,7 @@ def register(subparsers, parents) -> None:
     show.add_argument("name", metavar="HOST", help="host name or id")
     show.set_defaults(func=show_command)
     placement.register_host_actions(actions, parents)   # label, cordon, uncordon, drain, maintenance
+    evacuate.register_host_actions(actions, parents)
 
 
 def state(value: int) -> str:
@@ -41,6 +42,16 @@ def list_command(args, ctx) -> int:
     return 0
 
 
+def volume_pool(h) -> str:
+    """The host's block volume pool in one line: driver, size, provisioned, used, overcommit."""
+    if not h.HasField("volume_pool"):
+        return "-"
+    p = h.volume_pool
+    return (f"{p.driver}, {size(p.total_bytes)}: {size(p.provisioned_bytes)} provisioned "
+            f"(limit {size(int(p.total_bytes * p.overcommit))} at overcommit {p.overcommit:g}), "
+            f"{size(p.used_bytes)} used, {p.volumes} volume{'' if p.volumes == 1 else 's'}")
+
+
 def show_command(args, ctx) -> int:
     h = ctx.client.call("Hosts", "GetHost", public_pb2.GetHostRequest(name=args.name))
     if ctx.out.json:
@@ -62,10 +73,14 @@ def show_command(args, ctx) -> int:
                   f"memory {size(u.memory_used_bytes)}/{size(u.memory_total_bytes)}, "
                   f"disk {size(u.disk_used_bytes)}/{size(u.disk_total_bytes)}"),
         ("drivers", ", ".join(h.drivers)),
+        ("volume pool", volume_pool(h)),
         ("images", ", ".join(h.images)),
         ("labels", pairs(h.meta.labels)),
         ("agent version", h.agent_version),
         ("created", timestamp(h.meta.created_at)),
         ("updated", timestamp(h.meta.updated_at)),
     ])
+    evacuation = evacuate.latest(ctx, h.meta.id)
+    if evacuation is not None:
+        evacuate.show(ctx, evacuation)
     return 0

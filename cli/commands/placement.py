@@ -52,7 +52,8 @@ def register_host_actions(actions, parents) -> None:
     label.set_defaults(func=label_host)
     for verb, mode, text in (("cordon", "cordoned", "no new instances on the host"),
                              ("uncordon", "active", "the host takes new instances again"),
-                             ("drain", "draining", "no new instances; move those with a restart policy away")):
+                             ("drain", "draining", "no new instances; move those with a restart policy away "
+                                          "(see evacuate to move everything, with a report)")):
         parser = actions.add_parser(verb, parents=parents, help=text)
         parser.add_argument("name", metavar="HOST")
         parser.set_defaults(func=set_mode, mode=mode)

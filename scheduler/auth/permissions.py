@@ -167,6 +167,11 @@ METHOD_RULES: dict[str, Rule] = {
     V1 + "Networks/RemoveSecurityGroupRule": Rule("securitygroup.update", PROJECT),
     V1 + "Networks/AttachSecurityGroup": Rule("securitygroup.attach", PROJECT),
     V1 + "Networks/DetachSecurityGroup": Rule("securitygroup.detach", PROJECT),
+    # Choosing a VPC's gateway host names a host, but only for the project's own VPC.
+    V1 + "Networks/SetVpcGateway": Rule("vpc.update", PROJECT),
+    **{V1 + f"FloatingIps/{verb}FloatingIp": Rule(f"floatingip.{verb.lower()}", PROJECT) for verb in (
+        "Create", "Get", "Delete", "Attach", "Detach")},
+    V1 + "FloatingIps/ListFloatingIps": Rule("floatingip.list", PROJECT),
     # Placement groups (issue 6); host operations stay cluster-wide.
     V1 + "Placement/CreateGroup": Rule("placementgroup.create", PROJECT),
     V1 + "Placement/GetGroup": Rule("placementgroup.get", PROJECT),
@@ -177,6 +182,8 @@ METHOD_RULES: dict[str, Rule] = {
     V1 + "Placement/ExplainPlacement": Rule("instance.explain", PROJECT),
     V1 + "Placement/SetHostLabels": Rule("host.label", CLUSTER),
     V1 + "Placement/SetHostSchedulable": Rule("host.drain", CLUSTER),
+    V1 + "Evacuations/EvacuateHost": Rule("host.evacuate", CLUSTER),
+    V1 + "Evacuations/GetEvacuation": Rule("host.get", CLUSTER),
     # Events (issue 8): one project's, or the whole cluster's for admins.
     V1 + "Events/WatchEvents": Rule("event.watch", CLUSTER, resolve=_project_or_cluster(
         "event.watch", lambda req: req.project)),

@@ -17,6 +17,8 @@ from scheduler.state.placement_index import PlacementIndex
 from scheduler.state import audit, iam, secrets
 from scheduler.state import volumes
 from scheduler.state import images
+from scheduler.state import floating
+from scheduler.state import evacuation
 
 COMMANDS = {
     "host.join": hosts.join,
@@ -37,6 +39,8 @@ COMMANDS = {
     **secrets.COMMANDS,
     **volumes.COMMANDS,
     **images.COMMANDS,
+    **floating.COMMANDS,
+    **evacuation.COMMANDS,
 }
 
 NETWORK_COLLECTIONS = ("vpcs", "vpc_names", "subnets", "subnet_names",
@@ -82,6 +86,11 @@ class ClusterState:
         # VM images (scheduler/state/images.py): records by id, ids by "project/name".
         for key in images.COLLECTIONS:
             setattr(self, key, {})
+        # Floating IPs (scheduler/state/floating.py): records by id, ids by address.
+        for key in floating.COLLECTIONS:
+            setattr(self, key, {})
+        # Host evacuations (scheduler/state/evacuation.py): the latest one of each host, by host id.
+        self.evacuations: dict[str, dict] = {}
 
     def apply(self, op: str, args: dict, ctx: dict) -> dict:
         handler = COMMANDS.get(op)
@@ -125,6 +134,8 @@ class ClusterState:
                               "secret_names": self.secret_names,
                               **{key: getattr(self, key) for key in volumes.COLLECTIONS},
                               **{key: getattr(self, key) for key in images.COLLECTIONS},
+                              **{key: getattr(self, key) for key in floating.COLLECTIONS},
+                              "evacuations": self.evacuations,
                               **{key: getattr(self, key) for key in NETWORK_COLLECTIONS}})
 
     @classmethod
@@ -151,5 +162,8 @@ class ClusterState:
             setattr(state, key, data.get(key, {}))
         for key in images.COLLECTIONS:
             setattr(state, key, data.get(key, {}))
+        for key in floating.COLLECTIONS:
+            setattr(state, key, data.get(key, {}))
+        state.evacuations = data.get("evacuations", {})
         state.placement.rebuild(state)
         return state
