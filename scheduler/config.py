@@ -51,10 +51,13 @@ class SchedulerConfig:
     reserved_disk_mb: int = option(0, "MiB of disk of every host kept for the host itself.")
     placement_candidates: int = option(6, "Placement stops looking after this many hosts fit and takes "
                                           "the best of them (more: better choices, slower).")
-    heartbeats_per_second: float = option(500.0, "Heartbeats the cluster asks for at most: agents are told "
-                                                 "to beat every max(heartbeat_interval, hosts / this) s.")
+    heartbeats_per_second: float = option(250.0, "Heartbeats the cluster asks for at most: agents are told "
+                                                 "to beat every max(heartbeat_interval, hosts / this) s "
+                                                 "(20 s at 5,000 hosts; each beat is an mTLS call).")
     liveness_flush_interval: float = option(1.0, "Seconds between the writes that record which hosts "
                                                  "heartbeated (one Raft command for all of them).")
+    floating_ip_pool: str = option("", "IPv4 range (CIDR) of floating IPs, routed to or on the gateway hosts' "
+                                       "underlay; empty: no floating IPs.")
     usage_write_interval: float = option(30.0, "A host's usage figures are written through Raft at most "
                                                "this often (changes of state are written at once).")
 

@@ -28,6 +28,7 @@ from scheduler.drain import Drainer, orphans
 from scheduler.reconcile_pacing import ReconcilePacer
 from scheduler.rescheduler import Rescheduler
 from scheduler.secrets.delivery import spec_with_secrets
+from scheduler.secrets.vm_delivery import guest_fields
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -78,15 +79,15 @@ class Reconciler(LeaderLoop):
         self._mark_silent_hosts_down(hosts)
         self.rescheduler.run()
         self.drainer.run()
-        for host in self.pacer.due(hosts):
+        for host, full in self.pacer.due_visits(hosts):
             if host["state"] != r.HOST_UP:
                 continue
             with self._busy_lock:
                 if host["id"] in self._busy:
-                    self.pacer.revisit(host["id"])
+                    self.pacer.revisit(host["id"], full)
                     continue
                 self._busy.add(host["id"])
-            self._pool.submit(self._reconcile_host_guarded, host, term)
+            self._pool.submit(self._reconcile_host_guarded, host, term, full)
 
     def _mark_silent_hosts_down(self, hosts: list[dict]) -> None:
         ttl_ms = liveness.down_after_ms(self.config, len(hosts))   # stretches with the fleet
@@ -96,9 +97,12 @@ class Reconciler(LeaderLoop):
                         (now_ms() - host["last_heartbeat_ms"]) / 1000)
             self.proposer.propose("host.mark_down", {"id": host["id"], "ttl_ms": ttl_ms})
 
-    def _reconcile_host_guarded(self, host: dict, term: int) -> None:
+    def _reconcile_host_guarded(self, host: dict, term: int, full: bool = True) -> None:
         try:
-            self.reconcile_host(host, term)
+            if full:
+                self.reconcile_host(host, term)
+            else:
+                self.ensure_new(host, term)
         except grpc.RpcError as err:
             log.info("host %s: %s %s", host["name"], err.code().name, err.details())
         except CloudError as err:
@@ -150,6 +154,25 @@ class Reconciler(LeaderLoop):
                 done = pool.map(lambda i: self._ensure_and_record(stub, fence, host, i, timeout), ensures)
                 list(done)
 
+    def ensure_new(self, host: dict, term: int) -> None:
+        """A quick visit (scheduler/reconcile_pacing.py): ensure the host's instances at a
+        new generation, without listing what the agent runs first; the next full
+        visit compares everything."""
+        with self.store.read_lock:
+            fresh = [dict(i) for i in self.store.read().instances_on(host["id"])
+                     if i["desired_generation"] > i["ensured_generation"] and i["state"] != r.DELETING]
+        fresh = [i for i in fresh if self._due(i["id"])]
+        if not fresh:
+            return
+        stub = self.agents.stub(host["address"])
+        fence = agent_pb2.Fence(term=term, leader=self.config.name)
+        timeout = self.config.agent_call_timeout
+        if len(fresh) == 1:     # the common case on a large fleet: no pool threads to start
+            self._ensure_and_record(stub, fence, host, fresh[0], timeout)
+            return
+        with futures.ThreadPoolExecutor(max_workers=ENSURES_PER_HOST) as pool:
+            list(pool.map(lambda i: self._ensure_and_record(stub, fence, host, i, timeout), fresh))
+
     def _ensure_and_record(self, stub, fence, host: dict, instance: dict, timeout: float) -> None:
         result = self._ensure(stub, fence, instance, timeout)
         self.proposer.propose("instance.observe",
@@ -163,7 +186,8 @@ class Reconciler(LeaderLoop):
                 fence=fence, instance_id=instance["id"], name=instance["name"], project=instance["project"],
                 spec=spec_with_secrets(self.store, self.config.secret_file, instance,
                                        convert.spec_pb(instance["spec"])),
-                desired_state=instance["desired_state"], host_id=instance["host_id"]),
+                desired_state=instance["desired_state"], host_id=instance["host_id"],
+                **guest_fields(self.store, self.config.secret_file, instance)),
                 timeout=timeout)
         if result.state == convert.state_to_pb(r.FAILED):
             self._delay(instance["id"])

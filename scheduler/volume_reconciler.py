@@ -18,6 +18,7 @@ import grpc
 
 from proto.v1 import agent_pb2, volumes_pb2, volumes_pb2_grpc
 from scheduler.leader_loop import LeaderLoop
+from scheduler.reconcile_pacing import ReconcilePacer
 from scheduler.state import records as r
 from scheduler.state import volumes as v
 
@@ -66,13 +67,24 @@ class VolumeReconciler(LeaderLoop):
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._backoff: dict[str, tuple[float, float]] = {}
+        # Paced like the instance reconciler: hosts a volume or snapshot command touched,
+        # and every host in turn — not every host on every commit (5,000 RPCs a pass).
+        # The sweep only catches pool usage and lost calls: half the instances' pace.
+        self.pacer = ReconcilePacer(store, config, kinds=("volume", "snapshot"), hosts_per_second=50.0)
+
+    def start(self) -> None:
+        self.pacer.start()
+        super().start()
 
     def reconcile(self, term: int) -> None:
         with self.store.read_lock:
+            if not self.pacer.pass_due(len(self.store.read().hosts)):
+                return
             hosts = [dict(h) for h in self.store.read().hosts.values() if h.get("state") == r.HOST_UP]
-        for host in hosts:
+        for host in self.pacer.due(hosts):
             with self._busy_lock:
                 if host["id"] in self._busy:
+                    self.pacer.revisit(host["id"])
                     continue
                 self._busy.add(host["id"])
             self._pool.submit(self._guarded, host, term)

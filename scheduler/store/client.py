@@ -434,7 +434,7 @@ class RaftStore(Store):
                 return
             kind = message.get("t")
             if kind == "applied":
-                mirror.apply(message["i"], message["c"], message["r"])
+                mirror.apply(message["i"], message["c"], message.get("r"))
             elif kind == "result":
                 self._on_result(message)
             elif kind == "snapshot":

@@ -6,7 +6,7 @@ grpc, and serves its owner over a Unix socket (mode 0600) in the data dir.
 
 Owner protocol (length-prefixed JSON, see framing.py); ``id`` echoes the request:
   -> {"t":"hello"}                      <- {"t":"snapshot","i":index,"s":state}, then
-                                           {"t":"applied","i":index,"c":commands,"r":results}
+                                           {"t":"applied","i":index,"c":commands}
                                            for every batch applied, in order (a new
                                            "snapshot" when the state was replaced)
   -> {"t":"propose","id":n,"c":[...]}   <- {"t":"result","id":n,"ok":true,"i":index,"r":[...]}
@@ -266,7 +266,10 @@ class OwnerHub:
     def on_applied(self, index: int, commands: list, results: list) -> None:
         owners = self._subscribed()
         if owners:
-            frame = framing.encode({"t": "applied", "i": index, "c": commands, "r": results})
+            # No results: the owner's mirror applies the commands itself, and a proposer
+            # gets its own in the "result" frame. Encoding them (whole instance records)
+            # here, in the tick thread, cost more than the commands (placement at scale).
+            frame = framing.encode({"t": "applied", "i": index, "c": commands})
             for owner in owners:
                 owner.push(frame)
 
