@@ -33,7 +33,7 @@ def status_command(args, ctx) -> int:
     rows = [(m.name, m.api_address, m.raft_address, role(m.role) if m.reachable else "-",
              m.term if m.reachable else "-", m.commit_index if m.reachable else "-",
              m.applied_index if m.reachable else "-", "yes" if m.reachable else "no",
-             m.error) for m in status.members]
-    ctx.out.table(["NAME", "API", "RAFT", "ROLE", "TERM", "COMMIT", "APPLIED", "REACHABLE", "ERROR"],
+             m.version or "-", m.error) for m in status.members]
+    ctx.out.table(["NAME", "API", "RAFT", "ROLE", "TERM", "COMMIT", "APPLIED", "REACHABLE", "VERSION", "ERROR"],
                   rows)
     return 0

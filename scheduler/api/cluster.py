@@ -8,6 +8,7 @@ import grpc
 
 from common.errors import rpc_errors
 from common.grpcserve import secure_channel
+from common.version import installed_version
 from proto.v1 import public_pb2, public_pb2_grpc, resources_pb2 as pb
 from scheduler.membership import current_members
 from scheduler.state import records as r
@@ -25,6 +26,7 @@ class ClusterServicer(public_pb2_grpc.ClusterServicer):
         self.tls = tls
         self._channels: dict[str, grpc.Channel] = {}
         self._pool = futures.ThreadPoolExecutor(max_workers=8)
+        self.version = installed_version()   # read at start-up: what this process runs
 
     def _own_status(self) -> pb.ClusterMember:
         me = self.config.me()
@@ -32,7 +34,8 @@ class ClusterServicer(public_pb2_grpc.ClusterServicer):
         return pb.ClusterMember(name=me.name, api_address=me.api, raft_address=me.raft,
                                 role=_ROLES.get(status.role, pb.MEMBER_ROLE_UNSPECIFIED),
                                 term=status.term, commit_index=status.commit_index,
-                                applied_index=status.applied_index, reachable=True)
+                                applied_index=status.applied_index, reachable=True,
+                                version=self.version)
 
     def _member_status(self, member) -> pb.ClusterMember:
         channel = self._channels.get(member.api)

@@ -4,7 +4,8 @@ systemd as PID 1 (image: scripts/setup.d/50-ops.sh).
 The containers share this machine's network namespace and each gets its own
 loopback address (127.0.X.Y), so every byte stays on loopback. Agents drive this
 machine's Docker Engine through its socket. Three schedulers and two agents come
-up healthy; a second run changes nothing; a sixth host added later joins.
+up healthy; a second run changes nothing; a sixth host added later joins; then a
+`--tags upgrade` run moves every node to a newer wheel one at a time (ops_upgrade.py).
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from cli.client import ClusterClient
 from common.tls import TlsFiles
 from proto.v1 import public_pb2, resources_pb2 as pb
 from tests.conftest import REPO_ROOT, TEST_LABEL, TEST_SESSION, engine_missing
+
+from ops_upgrade import check_rolling_upgrade
 
 IMAGE = os.environ.get("OPS_HOST_IMAGE", "thecloud/debian-systemd:ops")
 CACHE = Path(os.environ.get("OPS_CACHE", "/var/cache/thecloud/ops"))
@@ -95,9 +98,9 @@ class Hosts:
             _run(["docker", "rm", "-f", "-v", f"{self.prefix}-{name}"])
 
 
-def playbook(inventory: Path, extra: dict, log: Path) -> dict:
-    """Run site.yml; {host: (ok, changed)} from the recap."""
-    argv = ["ansible-playbook", "-i", str(inventory), "site.yml"]
+def playbook(inventory: Path, extra: dict, log: Path, tags: str = "") -> dict:
+    """Run site.yml (only `tags` if given); {host: (ok, changed)} from the recap."""
+    argv = ["ansible-playbook", "-i", str(inventory), "site.yml"] + (["--tags", tags] if tags else [])
     for key, value in extra.items():
         argv += ["-e", f"{key}={value}"]
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible" / "ansible.cfg"),
@@ -131,6 +134,8 @@ def host_image(docker_client):
     return IMAGE
 
 
+# Five playbook runs on a busy 2-core machine: more than the suite's default 600 s.
+@pytest.mark.timeout(1800)
 def test_playbook_brings_up_a_cluster_idempotently_and_joins_a_new_host(host_image, docker_client, busybox_image,
                                                                         tmp_path):
     suffix = f"{random.randrange(16**4):04x}"
@@ -173,6 +178,13 @@ def test_playbook_brings_up_a_cluster_idempotently_and_joins_a_new_host(host_ima
             assert all(third[name][1] == 0 for name in schedulers + agents), third
             listed = client.call("Hosts", "ListHosts", public_pb2.ListHostsRequest(page_size=100)).hosts
             assert {h.meta.name for h in listed if h.state == pb.HOST_STATE_UP} == set(agents + [sixth])
+
+            def upgrade(log_name):
+                return playbook(inventory, extra, tmp_path / log_name, tags="upgrade"), tmp_path / log_name
+            check_rolling_upgrade(client, TlsFiles(pki / "ca" / "ca.crt", pki / "certs" / "admin.crt",
+                                                   pki / "certs" / "admin.key"),
+                                  docker_client, extra["thecloud_wheelhouse"], tmp_path / "upgrade",
+                                  schedulers, agents + [sixth], upgrade)
         finally:
             client.close()
     finally:
