@@ -22,7 +22,8 @@ from proto.v1 import agent_pb2
 from scheduler.leader_loop import LeaderLoop
 from scheduler.api import convert
 from scheduler.api.node import differs, observed_args
-from scheduler import liveness
+from scheduler import host_health, liveness
+from scheduler.host_health import HostHealth
 from scheduler.proposer import now_ms
 from scheduler.drain import Drainer, orphans
 from scheduler.reconcile_pacing import ReconcilePacer
@@ -66,6 +67,7 @@ class Reconciler(LeaderLoop):
         self.rescheduler = Rescheduler(store, proposer, config)
         self.pacer = ReconcilePacer(store, config)      # which hosts a pass visits (large fleets)
         self.drainer = Drainer(store, proposer, config)
+        self.health = HostHealth()          # per-host backoff and the unhealthy mark
 
     def start(self) -> None:
         self.pacer.start()
@@ -79,8 +81,12 @@ class Reconciler(LeaderLoop):
         self._mark_silent_hosts_down(hosts)
         self.rescheduler.run()
         self.drainer.run()
+        self.health.forget({h["id"] for h in hosts})
         for host, full in self.pacer.due_visits(hosts):
             if host["state"] != r.HOST_UP:
+                continue
+            if not self.health.due(host["id"]):
+                self.pacer.revisit(host["id"], full)       # backing off this host alone
                 continue
             with self._busy_lock:
                 if host["id"] in self._busy:
@@ -103,8 +109,11 @@ class Reconciler(LeaderLoop):
                 self.reconcile_host(host, term)
             else:
                 self.ensure_new(host, term)
+            self._healthy(host)
         except grpc.RpcError as err:
             log.info("host %s: %s %s", host["name"], err.code().name, err.details())
+            if host_health.transport_failure(err):
+                self._unhealthy(host, err, full)
         except CloudError as err:
             log.info("host %s: %s", host["name"], err)
         except Exception:  # noqa: BLE001
@@ -112,6 +121,20 @@ class Reconciler(LeaderLoop):
         finally:
             with self._busy_lock:
                 self._busy.discard(host["id"])
+
+    def _healthy(self, host: dict) -> None:
+        self.health.succeeded(host["id"])
+        if host.get("unhealthy"):
+            log.info("host %s answers again: healthy", host["name"])
+            self.proposer.propose("host.set_health", {"id": host["id"], "unhealthy": ""})
+
+    def _unhealthy(self, host: dict, err: grpc.RpcError, full: bool) -> None:
+        self.pacer.revisit(host["id"], full)      # retried once its backoff is over
+        if self.health.failed(host["id"]):
+            reason = host_health.reason_of(err)
+            if host.get("unhealthy") != reason:
+                log.warning("host %s is unhealthy: %s", host["name"], reason)
+                self.proposer.propose("host.set_health", {"id": host["id"], "unhealthy": reason})
 
     def reconcile_host(self, host: dict, term: int) -> None:
         stub = self.agents.stub(host["address"])

@@ -22,17 +22,22 @@ def state(value: int) -> str:
     return enum_label(resources_pb2.HostState, value, "HOST_STATE_")
 
 
+def health(h) -> str:
+    """The state, with "unhealthy" when the host is up but its agent cannot be reached."""
+    return state(h.state) + (" (unhealthy)" if h.unhealthy and h.state == resources_pb2.HOST_STATE_UP else "")
+
+
 def list_command(args, ctx) -> int:
     hosts = ctx.client.list_all("Hosts", "ListHosts", public_pb2.ListHostsRequest(page_size=100),
                                 "hosts")
     if ctx.out.json:
         ctx.out.data(hosts)
         return 0
-    rows = [(h.meta.name, state(h.state), h.address,
+    rows = [(h.meta.name, health(h), h.address,
              f"{h.allocated.vcpus}/{h.capacity.vcpus}",
              f"{size(h.allocated.memory_bytes)}/{size(h.capacity.memory_bytes)}",
              f"{size(h.allocated.disk_bytes)}/{size(h.capacity.disk_bytes)}",
-             f"{h.usage.cpu_percent:.0f}%", since(h.last_heartbeat), h.reason)
+             f"{h.usage.cpu_percent:.0f}%", since(h.last_heartbeat), h.reason or h.unhealthy)
             for h in hosts.hosts]
     if not rows:
         ctx.out.line("no hosts have joined yet")
@@ -61,8 +66,8 @@ def show_command(args, ctx) -> int:
     ctx.out.fields([
         ("name", h.meta.name),
         ("id", h.meta.id),
-        ("state", state(h.state)),
-        ("reason", h.reason),
+        ("state", health(h)),
+        ("reason", h.reason or h.unhealthy),
         ("address", h.address),
         ("last heartbeat", timestamp(h.last_heartbeat)),
         ("capacity", f"{h.capacity.vcpus} vCPUs, {size(h.capacity.memory_bytes)} memory, "

@@ -102,7 +102,7 @@ class Usage(_message.Message):
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., disk_used_bytes: _Optional[int] = ..., disk_total_bytes: _Optional[int] = ..., load1: _Optional[float] = ...) -> None: ...
 
 class Host(_message.Message):
-    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images", "schedulable", "vtep", "volume_pool")
+    __slots__ = ("meta", "address", "capacity", "allocated", "usage", "drivers", "state", "last_heartbeat", "agent_version", "reason", "images", "schedulable", "vtep", "unhealthy", "volume_pool")
     META_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class Host(_message.Message):
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     SCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
     VTEP_FIELD_NUMBER: _ClassVar[int]
+    UNHEALTHY_FIELD_NUMBER: _ClassVar[int]
     VOLUME_POOL_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     address: str
@@ -130,8 +131,9 @@ class Host(_message.Message):
     images: _containers.RepeatedScalarFieldContainer[str]
     schedulable: str
     vtep: str
+    unhealthy: str
     volume_pool: _volume_pool_pb2.HostVolumePool
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., schedulable: _Optional[str] = ..., vtep: _Optional[str] = ..., volume_pool: _Optional[_Union[_volume_pool_pb2.HostVolumePool, _Mapping]] = ...) -> None: ...
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., drivers: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[HostState, str]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_version: _Optional[str] = ..., reason: _Optional[str] = ..., images: _Optional[_Iterable[str]] = ..., schedulable: _Optional[str] = ..., vtep: _Optional[str] = ..., unhealthy: _Optional[str] = ..., volume_pool: _Optional[_Union[_volume_pool_pb2.HostVolumePool, _Mapping]] = ...) -> None: ...
 
 class InstanceSpec(_message.Message):
     __slots__ = ("kind", "image", "vcpus", "memory_bytes", "disk_bytes", "command", "env", "restart_policy", "host_labels", "constraints", "group", "strategy", "subnet", "ip", "security_groups", "secret_env", "volumes", "user_data", "ssh_keys", "vm_image", "secret_files")

@@ -98,4 +98,4 @@ def host_pb(record: dict) -> pb.Host:
         last_heartbeat=timestamp(record.get("last_heartbeat_ms", 0)),
         agent_version=record.get("agent_version", ""), reason=record.get("reason", ""),
         images=record.get("images", []), vtep=record.get("vtep", ""),
-        schedulable=record.get("schedulable", "active"))
+        schedulable=record.get("schedulable", "active"), unhealthy=record.get("unhealthy", ""))

@@ -30,6 +30,15 @@ class HostUpFilter(HostFilter):
         return host.get("state") == r.HOST_UP
 
 
+class HealthyFilter(HostFilter):
+    """Up but the leader's calls to its agent fail (scheduler/host_health.py)."""
+
+    reason = "unhealthy"
+
+    def host_passes(self, host, request):
+        return not host.get("unhealthy")
+
+
 class SchedulableFilter(HostFilter):
     """Cordoned, draining and in-maintenance hosts take no new instances."""
 
@@ -131,6 +140,6 @@ class VolumeHostFilter(HostFilter):
         return not request.volume_host or host["id"] == request.volume_host
 
 
-DEFAULT_FILTERS = (HostUpFilter(), SchedulableFilter(), DriverFilter(), ImageFilter(), VtepFilter(),
+DEFAULT_FILTERS = (HostUpFilter(), HealthyFilter(), SchedulableFilter(), DriverFilter(), ImageFilter(), VtepFilter(),
                    LabelFilter(), ConstraintFilter(), CpuFilter(), MemoryFilter(), DiskFilter(), GroupFilter(),
                    VolumeHostFilter())

@@ -1,4 +1,4 @@
-"""Commands on hosts: join, heartbeat, mark down."""
+"""Commands on hosts: join, heartbeat, mark down, health as the leader sees it."""
 from __future__ import annotations
 
 from common.errors import InvalidArgument, NotFound
@@ -29,7 +29,7 @@ def join(state, args: dict, ctx: dict) -> dict:
         "agent_version": args.get("agent_version", ""),
         "images": sorted(args.get("images", [])),
         "vtep": args.get("vtep", ""),
-        "state": r.HOST_UP, "reason": "",
+        "state": r.HOST_UP, "reason": "", "unhealthy": "",
         "last_heartbeat_ms": ctx["ts"],
         "updated_ms": ctx["ts"], "revision": ctx["index"],
     })
@@ -65,6 +65,7 @@ def mark_down(state, args: dict, ctx: dict) -> dict:
         return {"state": host["state"], "changed": False}
     host["state"] = r.HOST_DOWN
     host["reason"] = f"no heartbeat for {silent_ms / 1000:.1f}s"
+    host["unhealthy"] = ""          # down says more; health is judged again once it is back
     host["updated_ms"], host["revision"] = ctx["ts"], ctx["index"]
     for instance in state.instances_on(host["id"]):
         if instance["state"] not in (r.DELETING,):
@@ -72,3 +73,20 @@ def mark_down(state, args: dict, ctx: dict) -> dict:
             instance["reason"] = f"host {host['name']} is down"
             instance["updated_ms"], instance["revision"] = ctx["ts"], ctx["index"]
     return {"state": host["state"], "changed": True}
+
+
+def set_health(state, args: dict, ctx: dict) -> dict:
+    """Record whether the leader's calls to the host's agent work.
+
+    A host can heartbeat (it reaches the schedulers) while the leader cannot reach
+    it, or its agent hangs on its engine: such a host is up but `unhealthy` (the
+    reason, or "" when healthy again) and takes no new placements."""
+    host = state.hosts.get(args["id"])
+    if host is None:
+        raise NotFound(f"host {args['id']} not found")
+    reason = str(args.get("unhealthy", ""))
+    if host["state"] != r.HOST_UP or host.get("unhealthy", "") == reason:
+        return {"unhealthy": host.get("unhealthy", ""), "changed": False}
+    host["unhealthy"] = reason
+    host["updated_ms"], host["revision"] = ctx["ts"], ctx["index"]
+    return {"unhealthy": reason, "changed": True}

@@ -24,6 +24,7 @@ COMMANDS = {
     "host.join": hosts.join,
     "host.heartbeat": hosts.heartbeat,
     "host.mark_down": hosts.mark_down,
+    "host.set_health": hosts.set_health,
     "instance.create": instances.create,
     "instance.set_desired": instances.set_desired,
     "instance.update_labels": instances.update_labels,
