@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _cluster import allinone, client_for, summary_ms, write  # noqa: E402
+from _vm import import_guest, restart_with_libvirt  # noqa: E402
 
 from agent.compute.domain import DirectBoot, DomainConfig, InstanceTags, build_xml  # noqa: E402
 from agent.compute.seed import SeedData, write_seed_iso  # noqa: E402
 from agent.compute.virt_probe import detect_virt_type  # noqa: E402
-from cli.image_source import file_url, read_source  # noqa: E402
-from proto.v1 import images_pb2, public_pb2, resources_pb2 as pb, vm_pb2  # noqa: E402
+from proto.v1 import public_pb2, resources_pb2 as pb  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 URI = "qemu:///system"
@@ -68,7 +68,6 @@ def baseline_boot(guest: Path, work: Path, index: int, virt_type: str) -> float:
 
 def our_boot(client, vm_dir: Path, name: str) -> float:
     spec = pb.InstanceSpec(kind="vm", image="guest", vcpus=1, memory_bytes=256 << 20, disk_bytes=1 << 30)
-    start = time.monotonic()
     inst = client.call("Instances", "CreateInstance",
                        public_pb2.CreateInstanceRequest(name=name, spec=spec), write=True)
     accepted = time.monotonic()
@@ -110,28 +109,9 @@ def main() -> int:
     ours, base = [], []
     try:
         with allinone(agent_vcpus=64) as (aio, home):
-            aio.stop_node(aio.agent_name)
-            # The agent with both drivers; VM files where qemu's user can reach them.
-            aio.agent_overrides.update(compute_driver="docker,libvirt", vm_dir=str(vm_dir))
-            aio.prepare()
-            aio.start_node(aio.agent_name)
-            aio.wait_healthy(timeout=60)
             client = client_for(aio, home)
-            deadline = time.monotonic() + 60
-            while "compute:libvirt" not in client.call("Hosts", "ListHosts", public_pb2.ListHostsRequest()
-                                                       ).hosts[0].drivers:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the agent did not join again with its libvirt driver")
-                time.sleep(0.2)
-            disk, kernel, initrd = (read_source(file_url(str(guest / f))) for f in
-                                    ("disk.qcow2", "vmlinuz", "initrd.img"))
-
-            def image_file(facts):
-                return vm_pb2.ImageFile(url=facts.url, sha256=facts.sha256, size_bytes=facts.size_bytes)
-
-            client.call("Images", "ImportImage", images_pb2.ImportImageRequest(
-                name="guest", format=disk.format, disk=image_file(disk), virtual_size_bytes=disk.virtual_size,
-                kernel=image_file(kernel), initrd=image_file(initrd), cmdline="console=ttyS0"), write=True)
+            restart_with_libvirt(aio, client, vm_dir)
+            import_guest(client, guest, "console=ttyS0")
             our_boot(client, vm_dir, "warm")       # fills the agent's image cache
             for index in range(args.rounds):
                 base.append(baseline_boot(guest, work, index, virt_type))

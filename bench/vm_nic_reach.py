@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _cluster import allinone, client_for, summary_ms, write  # noqa: E402
+from _vm import import_guest, restart_with_libvirt  # noqa: E402
 from vm_boot import remove_domains_of  # noqa: E402
 
-from cli.image_source import file_url, read_source  # noqa: E402
-from proto.v1 import images_pb2, networks_pb2, public_pb2, resources_pb2 as pb, vm_pb2  # noqa: E402
+from proto.v1 import networks_pb2, public_pb2, resources_pb2 as pb  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 BUSYBOX = "thecloud/busybox:test"
@@ -90,27 +90,9 @@ def main() -> int:
     try:
         with allinone(agent_vcpus=64) as (aio, home):
             agent_name = aio.agent_name
-            aio.stop_node(aio.agent_name)
-            aio.agent_overrides.update(compute_driver="docker,libvirt", vm_dir=str(vm_dir))
-            aio.prepare()
-            aio.start_node(aio.agent_name)
-            aio.wait_healthy(timeout=60)
             client = client_for(aio, home)
-            deadline = time.monotonic() + 60
-            while "compute:libvirt" not in client.call("Hosts", "ListHosts", public_pb2.ListHostsRequest()
-                                                       ).hosts[0].drivers:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the agent did not join again with its libvirt driver")
-                time.sleep(0.2)
-            disk, kernel, initrd = (read_source(file_url(str(guest / f))) for f in
-                                    ("disk.qcow2", "vmlinuz", "initrd.img"))
-
-            def image_file(facts):
-                return vm_pb2.ImageFile(url=facts.url, sha256=facts.sha256, size_bytes=facts.size_bytes)
-
-            client.call("Images", "ImportImage", images_pb2.ImportImageRequest(
-                name="guest", format=disk.format, disk=image_file(disk), virtual_size_bytes=disk.virtual_size,
-                kernel=image_file(kernel), initrd=image_file(initrd), cmdline=CMDLINE), write=True)
+            restart_with_libvirt(aio, client, vm_dir)
+            import_guest(client, guest, CMDLINE)
             # Bridges share the root namespace with other clusters: keep off their low VNIs.
             fillers = [f"fill-{i}" for i in range(5 + os.getpid() % 60)]
             for filler in fillers:

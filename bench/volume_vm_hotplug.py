@@ -28,10 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _cluster import allinone, client_for, summary_ms, write  # noqa: E402
+from _vm import import_guest, restart_with_libvirt  # noqa: E402
 
 from agent.compute.vmdisk import VolumeDisk, disk_xml  # noqa: E402
-from cli.image_source import file_url, read_source  # noqa: E402
-from proto.v1 import images_pb2, public_pb2, resources_pb2 as pb, vm_pb2, volumes_pb2  # noqa: E402
+from proto.v1 import public_pb2, resources_pb2 as pb, volumes_pb2  # noqa: E402
 from vm_boot import URI, remove_domains_of  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,31 +109,11 @@ def main() -> int:
     conn = libvirt.open(URI)
     try:
         with allinone(agent_vcpus=64) as (aio, home):
-            aio.stop_node(aio.agent_name)
-            # Both compute drivers; VM files and the volume pool where qemu's user can reach them.
-            aio.agent_overrides.update(compute_driver="docker,libvirt", vm_dir=str(vm_dir),
-                                       storage_driver="file", storage_dir=str(work / "pool"))
-            aio.prepare()
-            aio.start_node(aio.agent_name)
-            aio.wait_healthy(timeout=60)
             client = client_for(aio, home)
-            deadline = time.monotonic() + 60
-            while True:
-                host = client.call("Hosts", "ListHosts", public_pb2.ListHostsRequest()).hosts[0]
-                if "compute:libvirt" in host.drivers and host.HasField("volume_pool"):
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the agent did not join again with libvirt and a volume pool")
-                time.sleep(0.2)
-            disk, kernel, initrd = (read_source(file_url(str(guest / f))) for f in
-                                    ("disk.qcow2", "vmlinuz", "initrd.img"))
-
-            def image_file(facts):
-                return vm_pb2.ImageFile(url=facts.url, sha256=facts.sha256, size_bytes=facts.size_bytes)
-
-            client.call("Images", "ImportImage", images_pb2.ImportImageRequest(
-                name="guest", format=disk.format, disk=image_file(disk), virtual_size_bytes=disk.virtual_size,
-                kernel=image_file(kernel), initrd=image_file(initrd), cmdline="console=ttyS0"), write=True)
+            # The volume pool where qemu's user can reach it, too.
+            restart_with_libvirt(aio, client, vm_dir, ready=lambda host: host.HasField("volume_pool"),
+                                 storage_driver="file", storage_dir=str(work / "pool"))
+            import_guest(client, guest, "console=ttyS0")
             vm = client.call("Instances", "CreateInstance", public_pb2.CreateInstanceRequest(
                 name="vm", spec=pb.InstanceSpec(kind="vm", image="guest", vcpus=1, memory_bytes=256 << 20,
                                                 disk_bytes=1 << 30, user_data=WATCH.read_text())), write=True)
