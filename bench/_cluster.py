@@ -5,7 +5,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cli import allinone_ports  # noqa: E402
 from cli.allinone import AllInOne  # noqa: E402
 from cli.client import ClusterClient, RetryPolicy  # noqa: E402
 from common.tls import TlsFiles  # noqa: E402
@@ -22,9 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def free_base_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1] // 10 * 10 % 40000 + 20000
+    return allinone_ports.free_base_port()
 
 
 @contextlib.contextmanager

@@ -4,20 +4,15 @@ from __future__ import annotations
 import contextlib
 import time
 
+from cli import allinone_ports  # noqa: E402
 from cli.allinone import AllInOne
 from cli.client import ClusterClient
 from common.tls import TlsFiles
 from proto.v1 import public_pb2, resources_pb2 as pb
-from tests.conftest import free_port
 
 
 def free_base_port() -> int:
-    # The launcher uses base+1..3 (API), base+101..103 (Raft) and base+200 (agent).
-    for _ in range(50):
-        base = free_port() // 10 * 10
-        if base + 300 < 65000:
-            return base
-    raise RuntimeError("no free port range")
+    return allinone_ports.free_base_port()
 
 
 class Cluster:
