@@ -51,6 +51,6 @@ def serve_health_and_reflection(server: grpc.Server, service_names: list[str]) -
     return health_servicer
 
 
-def secure_channel(address: str, tls: TlsFiles) -> grpc.Channel:
-    """A channel to `address` presenting this node's certificate."""
-    return grpc.secure_channel(address, channel_credentials(tls), options=_OPTIONS)
+def secure_channel(address: str, tls: TlsFiles, options: tuple = ()) -> grpc.Channel:
+    """A channel to `address` presenting this node's certificate (`options` added to ours)."""
+    return grpc.secure_channel(address, channel_credentials(tls), options=_OPTIONS + list(options))

@@ -10,6 +10,12 @@ from common.grpcserve import secure_channel
 from common.tls import TlsFiles
 from proto.v1 import agent_pb2_grpc
 
+# gRPC waits 1 s, then up to 120 s (x1.6 each time), before it tries a failed
+# connection again, failing calls meanwhile; an agent that restarted would be
+# unreachable for that long. Agents are on the same network: retry within 2 s.
+RECONNECT = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
+             ("grpc.max_reconnect_backoff_ms", 2000))
+
 
 class AgentClients:
     def __init__(self, tls: TlsFiles):
@@ -27,7 +33,7 @@ class AgentClients:
             if channel is None:
                 # Calls carry the request id bound to the calling thread (common/requestid.py).
                 channel = self._channels[address] = requestid.intercept_channel(
-                    secure_channel(address, self._tls))
+                    secure_channel(address, self._tls, RECONNECT))
         return channel
 
     def close(self) -> None:

@@ -71,7 +71,13 @@ class Reconciler(LeaderLoop):
 
     def start(self) -> None:
         self.pacer.start()
+        self.health.watch(self.store)
         super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.pacer.stop()
+        self.health.stop()
 
     def reconcile(self, term: int) -> None:
         with self.store.read_lock:

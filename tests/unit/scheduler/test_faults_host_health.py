@@ -4,7 +4,7 @@ import grpc
 import pytest
 
 from common.errors import ResourceExhausted
-from scheduler.host_health import HostHealth, MAX_DELAY, reason_of, transport_failure
+from scheduler.host_health import UNHEALTHY_AFTER_S, HostHealth, MAX_DELAY, reason_of, transport_failure
 from scheduler.placement.engine import PlacementRequest, place
 from scheduler.state.machine import ClusterState
 
@@ -43,7 +43,7 @@ def joined(*names):
     return state
 
 
-def test_a_failing_host_backs_off_alone_and_is_unhealthy_after_two_failures():
+def test_a_failing_host_backs_off_alone_and_is_unhealthy_after_failing_for_a_while():
     clock = Clock()
     health = HostHealth(clock)
     assert health.due("a") and health.due("b")
@@ -51,6 +51,8 @@ def test_a_failing_host_backs_off_alone_and_is_unhealthy_after_two_failures():
     assert not health.due("a") and health.due("b")
     clock.now += 0.5
     assert health.due("a")
+    assert health.failed("a") is False            # two, but within a restart's time
+    clock.now += UNHEALTHY_AFTER_S
     assert health.failed("a") is True
     for _ in range(20):
         health.failed("a")
@@ -62,6 +64,35 @@ def test_a_failing_host_backs_off_alone_and_is_unhealthy_after_two_failures():
     assert health.failed("a") is False            # counting starts again
     health.forget({"b"})
     assert health.due("a")
+
+
+class Store:
+    """Just what HostHealth.watch uses of the store: read() and watch(callback)."""
+
+    def __init__(self, state):
+        self.state, self.callback = state, None
+
+    def read(self):
+        return self.state
+
+    def watch(self, callback):
+        self.callback = callback
+        return lambda: None
+
+
+def test_a_join_ends_the_backoff():
+    clock = Clock()
+    health = HostHealth(clock)
+    store = Store(joined("a"))
+    health.watch(store)
+    health.failed("h-a")
+    health.failed("h-a")
+    assert not health.due("h-a")
+    store.callback(5, [{"op": "host.join", "args": {"name": "a", "id": "new"}}], [{}])
+    assert health.due("h-a")
+    health.failed("h-a")
+    store.callback(6, None, None)                 # a snapshot: everything afresh
+    assert health.due("h-a")
 
 
 def test_only_transport_failures_count():
