@@ -33,12 +33,12 @@ def relabel(cluster, name, n):
 
 def all_events(cluster, endpoint, after=0):
     return list(cluster.client.stub(endpoint, "Events").WatchEvents(
-        events_pb2.WatchEventsRequest(after_sequence=after), timeout=10))
+        events_pb2.WatchEventsRequest(after_sequence=after), timeout=10, wait_for_ready=True))
 
 
 def newest_sequence(cluster) -> int:
     stream = cluster.client.stub(cluster.aio.endpoints[0], "Events").WatchEvents(
-        events_pb2.WatchEventsRequest(tail=1), timeout=10)
+        events_pb2.WatchEventsRequest(tail=1), timeout=10, wait_for_ready=True)
     return max((e.sequence for e in stream), default=0)
 
 
@@ -82,8 +82,10 @@ def test_events_bad_input_and_cli(ops_cluster, capsys):
     from cli.main import run
     cluster = ops_cluster
     with pytest.raises(grpc.RpcError) as err:
+        # wait_for_ready: the previous test restarted a scheduler, and this client's
+        # channel to it may still be in its (short) reconnect backoff.
         list(cluster.client.stub(cluster.aio.endpoints[0], "Events").WatchEvents(
-            events_pb2.WatchEventsRequest(project="Not A Name"), timeout=5))
+            events_pb2.WatchEventsRequest(project="Not A Name"), timeout=10, wait_for_ready=True))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "project" in err.value.details()
     endpoints = ",".join(cluster.aio.endpoints)
     config = str(cluster.aio.cli_config_path)
