@@ -77,7 +77,7 @@ def register(subparsers, parents) -> None:
     logs.add_argument("--tail", type=argtypes.non_negative_int, default=0, metavar="N",
                       help="only the last N lines (default: everything)")
     logs.set_defaults(func=logs_command)
-    vms.add_instance_actions(actions, parents)
+    vms.add_instance_actions(actions, parents, logs_command)
 
 
 def _add_wait(parser, goal: str) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from proto.v1 import images_pb2, public_pb2
+from proto.v1 import images_pb2
 
+from cli import argtypes
 from cli.errors import UsageError
 from cli.output import size
 
 MAX_USER_DATA = 64 * 1024
-LOG_TIMEOUT = 15.0
 
 
 def add_create_options(parser) -> None:
@@ -60,32 +60,17 @@ def apply_create_options(args, spec) -> None:
         spec.ssh_keys.extend(line.strip() for line in _read(path, "--ssh-key").splitlines() if line.strip())
 
 
-def add_instance_actions(actions, parents) -> None:
+def add_instance_actions(actions, parents, logs_command) -> None:
+    """`logs_command` prints an instance's logs; for a VM they are its serial console."""
     console = actions.add_parser("console-log", parents=parents, help="a VM's serial console, as kept on its host")
     console.add_argument("name", metavar="NAME", help="instance name or id")
-    console.add_argument("--tail", type=int, default=0, metavar="N", help="only the last N lines")
-    console.set_defaults(func=console_log_command)
+    console.add_argument("--tail", type=argtypes.non_negative_int, default=0, metavar="N",
+                         help="only the last N lines")
+    console.set_defaults(func=logs_command)
     reboot = actions.add_parser("reboot", parents=parents, help="reboot a running VM")
     reboot.add_argument("name", metavar="NAME", help="instance name or id")
     reboot.add_argument("--hard", action="store_true", help="reset at once instead of an ACPI reboot")
     reboot.set_defaults(func=reboot_command)
-
-
-def console_log_command(args, ctx) -> int:
-    if args.tail < 0:
-        raise UsageError("--tail must not be negative")
-    request = public_pb2.GetInstanceLogsRequest(name=args.name, project=ctx.project, tail_lines=args.tail)
-    logs = ctx.client.call("Instances", "GetInstanceLogs", request, timeout=LOG_TIMEOUT)
-    if ctx.out.json:
-        ctx.out.data(logs)
-        return 0
-    stream = getattr(ctx.out.stream, "buffer", None)
-    if stream is not None:
-        stream.write(logs.data)
-    else:
-        ctx.out.stream.write(logs.data.decode("utf-8", "replace"))
-    ctx.out.stream.flush()
-    return 0
 
 
 def reboot_command(args, ctx) -> int:

@@ -11,7 +11,6 @@ that another floating IP holds. One floating IP per port.
 """
 from __future__ import annotations
 
-import copy
 import ipaddress
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
@@ -189,15 +188,7 @@ def attached_in(state, vpc_id: str) -> list[dict]:
     return found
 
 
-def _copied(handler):
-    """Results must not alias the state: callers get a copy."""
-    def apply(state, args: dict, ctx: dict) -> dict:
-        return copy.deepcopy(handler(state, args, ctx))
-    apply.__name__ = handler.__name__
-    return apply
-
-
-COMMANDS = {name: _copied(handler) for name, handler in {
+COMMANDS = {name: r.copied(handler) for name, handler in {
     "vpc.set_gateway": set_gateway,
     "floating_ip.create": create,
     "floating_ip.delete": delete,

@@ -7,7 +7,6 @@ they change anything.
 """
 from __future__ import annotations
 
-import copy
 import ipaddress
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
@@ -327,15 +326,7 @@ def detach(state, args: dict, ctx: dict) -> dict:
     return {"instance": instance}
 
 
-def _copied(handler):
-    """Results must not alias the state: callers get a copy."""
-    def apply(state, args: dict, ctx: dict) -> dict:
-        return copy.deepcopy(handler(state, args, ctx))
-    apply.__name__ = handler.__name__
-    return apply
-
-
-COMMANDS = {name: _copied(handler) for name, handler in {
+COMMANDS = {name: r.copied(handler) for name, handler in {
     "vpc.create": create_vpc,
     "vpc.delete": delete_vpc,
     "subnet.create": create_subnet,

@@ -4,6 +4,8 @@ Helpers here build and read them; nothing here reads clocks or randomness.
 """
 from __future__ import annotations
 
+import copy
+
 HOST_UP, HOST_DOWN = "up", "down"
 
 PENDING, RUNNING, STOPPED, FAILED, DELETING, LOST = (
@@ -29,3 +31,11 @@ def demand(spec: dict) -> dict:
 
 def name_key(project: str, name: str) -> str:
     return f"{project}/{name}"
+
+
+def copied(handler):
+    """A command handler whose results never alias the state: callers get a copy."""
+    def apply(state, args: dict, ctx: dict) -> dict:
+        return copy.deepcopy(handler(state, args, ctx))
+    apply.__name__ = handler.__name__
+    return apply
