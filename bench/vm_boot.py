@@ -27,7 +27,7 @@ from _vm import import_guest, restart_with_libvirt  # noqa: E402
 
 from agent.compute.domain import DirectBoot, DomainConfig, InstanceTags, build_xml  # noqa: E402
 from agent.compute.seed import SeedData, write_seed_iso  # noqa: E402
-from agent.compute.virt_probe import detect_virt_type  # noqa: E402
+from agent.compute.virt_probe import host_virt_type  # noqa: E402
 from proto.v1 import public_pb2, resources_pb2 as pb  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,9 +102,9 @@ def main() -> int:
     args = parser.parse_args()
     guest = Path(subprocess.run(["bash", str(REPO / "scripts" / "build-vm-test-guest.sh")], check=True,
                                 capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    virt_type, _ = detect_virt_type()
     work = Path(tempfile.mkdtemp(prefix="thecloud-vm-bench-"))
     work.chmod(0o711)
+    virt_type = host_virt_type(URI, work / "probe").name
     vm_dir = work / "agent"
     ours, base = [], []
     try:

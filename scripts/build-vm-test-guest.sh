@@ -62,7 +62,8 @@ done
 # Only the modules the guest needs, at their usual paths, with modules.dep so
 # busybox's modprobe pulls in dependencies in order.
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
-         virtio_scsi scsi_common scsi_mod cdrom sr_mod isofs button evdev failover net_failover virtio_net"
+         virtio_scsi scsi_common scsi_mod cdrom sr_mod isofs button evdev failover net_failover virtio_net
+         pvpanic pvpanic-mmio"
 moddir=kernel/lib/modules/$kver
 for name in $modules; do
     path=$(find "$moddir/kernel" -name "$name.ko*" | head -n1)
@@ -85,7 +86,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "THECLOUD-GUEST: boot $(uname -r)"
-for m in virtio_pci virtio_blk virtio_scsi sr_mod isofs button evdev virtio_net; do
+# pvpanic-mmio: a kernel panic reaches the host as the domain's crash.
+for m in virtio_pci virtio_blk virtio_scsi sr_mod isofs button evdev virtio_net pvpanic-mmio; do
     modprobe "$m" || echo "THECLOUD-GUEST: cannot load $m"
 done
 # Debug output of acpid goes to the console; its events show up there too.

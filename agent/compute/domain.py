@@ -47,12 +47,13 @@ class DomainConfig:
     vcpus: int
     memory_bytes: int
     disk_path: str               # the instance's qcow2 overlay
-    seed_path: str               # the NoCloud ISO
+    seed_path: str               # the NoCloud ISO; "" for none
     console_log: str             # where the serial console goes
     boot: DirectBoot | None = None
     emulator: str = ""           # empty: libvirt's default for the arch
     machine: str = "pc"
     nics: tuple[VmNic, ...] = ()  # taps on VPC bridges
+    disk_format: str = "qcow2"
 
     @property
     def name(self) -> str:
@@ -100,22 +101,25 @@ def build_xml(config: DomainConfig) -> str:
     _sub(domain, "clock", offset="utc")
     _sub(domain, "on_poweroff", "destroy")
     _sub(domain, "on_reboot", "restart")
-    _sub(domain, "on_crash", "destroy")
+    # A panicked guest is kept (state crashed, reason panicked) until the restart policy
+    # or a stop ends it: the state says what happened, and a dump can still be taken.
+    _sub(domain, "on_crash", "preserve")
 
     devices = _sub(domain, "devices")
     if config.emulator:
         _sub(devices, "emulator", config.emulator)
     disk = _sub(devices, "disk", type="file", device="disk")
-    _sub(disk, "driver", name="qemu", type="qcow2")
+    _sub(disk, "driver", name="qemu", type=config.disk_format)
     _sub(disk, "source", file=config.disk_path)
     _sub(disk, "target", dev="vda", bus="virtio")
-    # The seed goes on virtio-scsi: cloud kernels often lack AHCI/IDE drivers.
-    _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
-    seed = _sub(devices, "disk", type="file", device="cdrom")
-    _sub(seed, "driver", name="qemu", type="raw")
-    _sub(seed, "source", file=config.seed_path)
-    _sub(seed, "target", dev="sda", bus="scsi")
-    _sub(seed, "readonly")
+    if config.seed_path:
+        # The seed goes on virtio-scsi: cloud kernels often lack AHCI/IDE drivers.
+        _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
+        seed = _sub(devices, "disk", type="file", device="cdrom")
+        _sub(seed, "driver", name="qemu", type="raw")
+        _sub(seed, "source", file=config.seed_path)
+        _sub(seed, "target", dev="sda", bus="scsi")
+        _sub(seed, "readonly")
     for nic in config.nics:
         add_interface(devices, nic)
     serial = _sub(devices, "serial", type="file")
@@ -125,6 +129,8 @@ def build_xml(config: DomainConfig) -> str:
     _sub(console, "source", path=config.console_log, append="on")
     _sub(console, "target", type="serial", port="0")
     _sub(devices, "memballoon", model="virtio")
+    # pvpanic: a guest kernel's panic reaches libvirt as a crash instead of a hang.
+    _sub(devices, "panic", model="isa")
     return ET.tostring(domain, encoding="unicode")
 
 

@@ -24,8 +24,10 @@ from agent.compute import domain as dom_xml
 from agent.compute.base import RUNNING, STOPPED, ComputeDriver, InstanceSpec, Observed, State
 from agent.compute.cloudinit import network_config
 from agent.compute.imagecache import ImageCache, ImageError, create_overlay
+from agent.compute.libvirt_events import DomainEvents, start_event_loop
+from agent.compute.qemulog import domain_failure
 from agent.compute.seed import MAX_USER_DATA, SeedData, write_seed_iso
-from agent.compute.virt_probe import detect_virt_type
+from agent.compute.virt_probe import cached_probe, choose_virt_type
 from agent.compute.vmdisk import VolumeDisks
 from common.errors import FailedPrecondition, NotFound, Unavailable
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 STATS_PERIOD = 10.0       # seconds between samples: each changed sample is a Raft write
 DISK_FILE, SEED_FILE, CONSOLE_FILE, STARTED_FILE = "disk.qcow2", "seed.iso", "console.log", "started-ms"
+FAILURE_FILE = "failure"  # why the domain failed since its last start (kept across agent restarts)
+_DISK_ERRORS = {libvirt.VIR_DOMAIN_DISK_ERROR_NO_SPACE: "no space left on the host's disk"}
 
 
 def _libvirt_quiet(_ctx, _err) -> None:
@@ -40,6 +44,30 @@ def _libvirt_quiet(_ctx, _err) -> None:
 
 
 libvirt.registerErrorHandler(_libvirt_quiet, None)
+
+
+def _pause_reasons(*names: str) -> frozenset[int]:
+    return frozenset(getattr(libvirt, f"VIR_DOMAIN_PAUSED_{name}") for name in names
+                     if hasattr(libvirt, f"VIR_DOMAIN_PAUSED_{name}"))
+
+
+# Pauses that pass by themselves (libvirt or an operator is doing something), and the
+# one pause made on purpose. Any other pause is qemu stopping a guest that failed.
+PASSING_PAUSES = _pause_reasons("MIGRATION", "SAVE", "DUMP", "SNAPSHOT", "SHUTTING_DOWN",
+                                "STARTING_UP", "POSTCOPY")
+PAUSED_ON_PURPOSE = libvirt.VIR_DOMAIN_PAUSED_USER
+_PAUSE_FAILURES = {
+    libvirt.VIR_DOMAIN_PAUSED_IOERROR: "qemu paused the guest on an I/O error",
+    libvirt.VIR_DOMAIN_PAUSED_WATCHDOG: "the guest's watchdog fired",
+    libvirt.VIR_DOMAIN_PAUSED_CRASHED: "the guest crashed",
+}
+
+
+def pause_failure(reason: int) -> str | None:
+    """Why a domain paused with `reason` failed; None for a pause that is no failure."""
+    if reason == PAUSED_ON_PURPOSE or reason in PASSING_PAUSES:
+        return None
+    return _PAUSE_FAILURES.get(reason, "qemu stopped the guest")
 
 
 def domain_state(state: int, reason: int, desired_state: str | None) -> tuple[int, str, int]:
@@ -53,11 +81,19 @@ def domain_state(state: int, reason: int, desired_state: str | None) -> tuple[in
     if state == libvirt.VIR_DOMAIN_SHUTDOWN:
         return State.INSTANCE_STATE_RUNNING, "shutting down", 0
     if state == libvirt.VIR_DOMAIN_PAUSED:
-        return State.INSTANCE_STATE_STOPPED, "paused", 0
+        failure = pause_failure(reason)
+        if failure is not None:
+            return State.INSTANCE_STATE_FAILED, failure, 1
+        if reason == PAUSED_ON_PURPOSE:
+            return State.INSTANCE_STATE_STOPPED, "paused", 0
+        return State.INSTANCE_STATE_RUNNING, "", 0
     if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
         return State.INSTANCE_STATE_STOPPED, "suspended by the guest", 0
-    if state == libvirt.VIR_DOMAIN_CRASHED or (
-            state == libvirt.VIR_DOMAIN_SHUTOFF and reason == libvirt.VIR_DOMAIN_SHUTOFF_CRASHED):
+    if state == libvirt.VIR_DOMAIN_CRASHED:
+        if reason == libvirt.VIR_DOMAIN_CRASHED_PANICKED:
+            return State.INSTANCE_STATE_FAILED, "the guest kernel panicked", 1
+        return State.INSTANCE_STATE_FAILED, "the guest crashed", 1
+    if state == libvirt.VIR_DOMAIN_SHUTOFF and reason == libvirt.VIR_DOMAIN_SHUTOFF_CRASHED:
         return State.INSTANCE_STATE_FAILED, "the guest crashed", 1
     if state == libvirt.VIR_DOMAIN_SHUTOFF:
         if desired_state == STOPPED:
@@ -126,6 +162,10 @@ class LibvirtDriver(ComputeDriver):
         self._conn: libvirt.virConnect | None = None
         self._stats = _Stats()
         self.volume_disks = VolumeDisks()
+        # Per instance: acting on a failed domain (the event thread) waits for ensure's start.
+        self._failure_locks: dict[str, threading.Lock] = {}
+        start_event_loop()                  # before the first connection
+        self._events = DomainEvents(self._on_domain_event)
         self._connect()
         self.instances_dir = self.vm_dir / "instances"
         self.instances_dir.mkdir(parents=True, exist_ok=True)
@@ -133,9 +173,15 @@ class LibvirtDriver(ComputeDriver):
             directory.chmod(0o711)
         check_reachable(self.instances_dir)
         self.cache = ImageCache(self.vm_dir / "images")
-        self.virt_type, why = detect_virt_type(virt_type)
+        try:
+            self.virt = choose_virt_type(
+                virt_type, lambda: cached_probe(self._connect(), uri, self.vm_dir / "probe"))
+        except BaseException:
+            self.close()
+            raise
+        self.virt_type = self.virt.name
         log.info("libvirt driver on %s: domain type %s (%s), files in %s", uri, self.virt_type,
-                 why, self.vm_dir)
+                 self.virt.why or "KVM guest ran", self.vm_dir)
 
     # -- the connection --------------------------------------------------------
 
@@ -151,6 +197,7 @@ class LibvirtDriver(ComputeDriver):
             except libvirt.libvirtError as err:
                 raise Unavailable(f"libvirt at {self.uri} does not answer: "
                                   f"{err.get_error_message()}") from None
+            self._events.watch(self._conn)
             return self._conn
 
     @contextlib.contextmanager
@@ -170,6 +217,7 @@ class LibvirtDriver(ComputeDriver):
             raise
 
     def close(self) -> None:
+        self._events.close()
         with self._conn_lock:
             if self._conn is not None:
                 with contextlib.suppress(libvirt.libvirtError):
@@ -177,7 +225,7 @@ class LibvirtDriver(ComputeDriver):
                 self._conn = None
 
     def fingerprint(self) -> list[str]:
-        return [f"compute:{self.name}", f"virt_type={self.virt_type}"]
+        return [f"compute:{self.name}", self.virt.fingerprint()]
 
     def images(self) -> list[str]:
         # VM images live in the cluster state, not on hosts: placement needs no list.
@@ -205,9 +253,82 @@ class LibvirtDriver(ComputeDriver):
     def _dir(self, instance_id: str) -> Path:
         return self.instances_dir / instance_id
 
-    def _observe(self, instance_id: str, dom, tags, desired_state: str | None) -> Observed:
+    # -- failures ----------------------------------------------------------------
+
+    def _failure_lock(self, instance_id: str) -> threading.Lock:
+        with self._conn_lock:
+            return self._failure_locks.setdefault(instance_id, threading.Lock())
+
+    def _recorded_failure(self, instance_id: str) -> str:
+        try:
+            return (self._dir(instance_id) / FAILURE_FILE).read_text()
+        except OSError:
+            return ""
+
+    def _record_failure(self, instance_id: str, reason: str, live: bool = False) -> str:
+        """Keep the failure since the domain's last start; the one kept. The first one
+        stays once qemu is gone; while the failed domain is still there (`live`: paused or
+        crashed) what it shows now wins, so a guest that qemu paused and then found
+        panicked reads as panicked."""
+        recorded = self._recorded_failure(instance_id)
+        if recorded and (not live or recorded == reason):
+            return recorded
+        with contextlib.suppress(OSError):
+            (self._dir(instance_id) / FAILURE_FILE).write_text(reason)
+        log.warning("VM %s failed: %s", instance_id, reason, extra={"instance_id": instance_id})
+        return reason
+
+    def _failure_detail(self, dom, what: str, state: int, reason: int) -> str:
+        """`what` failed, with what qemu and libvirt tell of it: the disk that erred, the
+        first line of qemu's error in the domain's log."""
+        details = []
+        if state == libvirt.VIR_DOMAIN_PAUSED and reason == libvirt.VIR_DOMAIN_PAUSED_IOERROR:
+            with contextlib.suppress(libvirt.libvirtError):
+                for disk, code in sorted(dom.diskErrors().items()):
+                    if code != libvirt.VIR_DOMAIN_DISK_ERROR_NONE:
+                        details.append(f"disk {disk}: {_DISK_ERRORS.get(code, 'I/O error')}")
+        logged = domain_failure(self.uri, dom.name())
+        if logged:
+            details.append(logged)
+        return "; ".join([what, *details]) if details else what
+
+    def _state(self, instance_id: str, dom, desired_state: str | None) -> tuple[int, str, int, int]:
+        """(InstanceState, reason, exit code, libvirt state) with the domain's failure, if any,
+        recorded: a paused or crashed domain is FAILED with what qemu said."""
         state, reason = dom.state()
         code, why, exit_code = domain_state(state, reason, desired_state)
+        inactive = state in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_CRASHED)
+        if code == State.INSTANCE_STATE_FAILED:
+            live = state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_CRASHED)
+            recorded = "" if live else self._recorded_failure(instance_id)
+            why = recorded or self._record_failure(
+                instance_id, self._failure_detail(dom, why, state, reason), live=live)
+        elif inactive and desired_state != STOPPED:
+            recorded = self._recorded_failure(instance_id)
+            if recorded:
+                code, why, exit_code = State.INSTANCE_STATE_FAILED, recorded, 1
+        return code, why, exit_code, state
+
+    def _on_domain_event(self, name: str, event: int, detail: int) -> None:
+        """A domain was suspended, crashed or stopped: record why when it failed."""
+        with self._calls() as conn:
+            try:
+                dom = conn.lookupByName(name)
+            except libvirt.libvirtError:
+                return
+            tags = self._tags(dom)
+            if tags is None or tags.agent != self.agent_name or name != dom_xml.domain_name(tags.instance_id):
+                return
+            if event == libvirt.VIR_DOMAIN_EVENT_STOPPED and detail not in (
+                    libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED, libvirt.VIR_DOMAIN_EVENT_STOPPED_FAILED):
+                return
+            with self._failure_lock(tags.instance_id), contextlib.suppress(libvirt.libvirtError):
+                self._state(tags.instance_id, dom, None)
+
+    # -- observing -----------------------------------------------------------------
+
+    def _observe(self, instance_id: str, dom, tags, desired_state: str | None) -> Observed:
+        code, why, exit_code, _ = self._state(instance_id, dom, desired_state)
         running = code == State.INSTANCE_STATE_RUNNING
         cpu_ns, memory = self._stats.get(instance_id, dom) if running else (0, 0)
         started = self._dir(instance_id) / STARTED_FILE
@@ -264,10 +385,33 @@ class LibvirtDriver(ComputeDriver):
                                   | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
         shutil.rmtree(self._dir(instance_id), ignore_errors=True)
         self._stats.forget(instance_id)
+        with self._conn_lock:
+            self._failure_locks.pop(instance_id, None)
 
     def _start(self, instance_id: str, dom) -> None:
+        (self._dir(instance_id) / FAILURE_FILE).unlink(missing_ok=True)
         dom.create()
         (self._dir(instance_id) / STARTED_FILE).write_text(str(int(time.time() * 1000)))
+
+    def _run(self, instance_id: str, dom, spec: InstanceSpec, created: bool,
+             was_desired: str | None) -> None:
+        """Start the domain when it should run and is not running: always when it is new or
+        was meant to be stopped, else as its restart policy says of how it ended. A domain
+        qemu paused on a failure, or kept after its guest panicked, is destroyed first; one
+        paused on purpose is resumed."""
+        code, _, exit_code, state = self._state(instance_id, dom, None)
+        start = created or was_desired != RUNNING or restarts(spec.restart_policy, exit_code)
+        if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_CRASHED):
+            if code != State.INSTANCE_STATE_FAILED:
+                if code == State.INSTANCE_STATE_STOPPED:
+                    dom.resume()
+                return
+            if not start:
+                return      # kept paused for inspection; a stop or delete ends it
+            dom.destroy()
+        elif dom.isActive() or not start:
+            return
+        self._start(instance_id, dom)
 
     def _stop(self, dom) -> None:
         """ACPI power button first; pulled plug after stop_timeout."""
@@ -322,15 +466,10 @@ class LibvirtDriver(ComputeDriver):
                 self._discard(conn, instance_id, dom)
                 return self._failed(instance_id, str(err))
 
-            state, reason = dom.state()
             if desired_state == RUNNING:
-                _, _, exit_code = domain_state(state, reason, None)
                 try:
-                    if state == libvirt.VIR_DOMAIN_PAUSED:
-                        dom.resume()
-                    elif not dom.isActive() and (created or was_desired != RUNNING
-                                                 or restarts(spec.restart_policy, exit_code)):
-                        self._start(instance_id, dom)
+                    with self._failure_lock(instance_id):
+                        self._run(instance_id, dom, spec, created, was_desired)
                 except libvirt.libvirtError as err:
                     if created:
                         # A VM that cannot start is not left behind half-made.

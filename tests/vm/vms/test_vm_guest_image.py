@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import time
 from pathlib import Path
 
 import libvirt
 import pytest
 
 from proto.v1 import public_pb2, resources_pb2 as pb
-from tests.vm.vms.vm_harness import READY, cli, libvirt_connection, vm_cluster, wait_console
+from tests.vm.vms.vm_harness import READY, cli, libvirt_connection, vm_cluster, wait_console, wait_instance
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -52,16 +51,6 @@ def vanish(instance_id: str) -> None:
         conn.close()
 
 
-def wait_for(cluster, name, predicate, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        instance = cluster.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
-        if predicate(instance):
-            return instance
-        time.sleep(0.5)
-    raise AssertionError(f"{name}: condition not reached: {instance}")
-
-
 def test_guest_image_boots_by_itself_and_reads_its_seed(bootable, tmp_path):
     create(bootable, tmp_path, "gvm")
     text = wait_console(bootable, "gvm", READY)
@@ -74,8 +63,8 @@ def test_vanished_domain_is_recreated_or_failed_by_restart_policy(bootable, tmp_
     goner = create(bootable, tmp_path, "goner")
     vanish(keeper.meta.id)
     vanish(goner.meta.id)
-    back = wait_for(bootable, "keeper", lambda i: i.state == pb.INSTANCE_STATE_RUNNING
+    back = wait_instance(bootable, "keeper", lambda i: i.state == pb.INSTANCE_STATE_RUNNING
                     and i.runtime_id and i.runtime_id != keeper.runtime_id)
     assert back.meta.id == keeper.meta.id
-    failed = wait_for(bootable, "goner", lambda i: i.state == pb.INSTANCE_STATE_FAILED)
+    failed = wait_instance(bootable, "goner", lambda i: i.state == pb.INSTANCE_STATE_FAILED)
     assert failed.reason

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cli import main as cli_main
+from proto.v1 import public_pb2
 from tests.conftest import REPO_ROOT, engine_missing
 from tests.integration.cluster.cluster_harness import running_cluster
 
@@ -64,10 +65,12 @@ def remove_agent_domains(conn, agent_name: str) -> None:
 
 
 @contextlib.contextmanager
-def vm_cluster(home: Path, docker_client, stop_timeout: float = 5.0):
-    """An all-in-one cluster whose agent runs docker and libvirt; yields (cluster, vm_dir)."""
+def vm_cluster(home: Path, docker_client, stop_timeout: float = 5.0, directory: Path | None = None):
+    """An all-in-one cluster whose agent runs docker and libvirt; yields (cluster, vm_dir).
+
+    `directory` is the agent's vm_dir (removed afterwards); a new one by default."""
     conn = libvirt_connection()
-    directory = vm_dir()
+    directory = directory or vm_dir()
     aio_agent = None
     try:
         with running_cluster(home, docker_client, agent_overrides={
@@ -105,3 +108,15 @@ def wait_console(cluster, name: str, needle: str, count: int = 1, timeout: float
             return text
         time.sleep(0.5)
     raise AssertionError(f"{name}: {needle!r} x{count} not on the console within {timeout}s:\n{text[-3000:]}")
+
+
+def wait_instance(cluster, name: str, predicate, timeout: float = BOOT_TIMEOUT):
+    """The instance once `predicate(instance)` holds; AssertionError with its last state after `timeout`."""
+    deadline = time.monotonic() + timeout
+    instance = None
+    while time.monotonic() < deadline:
+        instance = cluster.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
+        if predicate(instance):
+            return instance
+        time.sleep(0.5)
+    raise AssertionError(f"{name}: condition not reached within {timeout}s: {instance}")
