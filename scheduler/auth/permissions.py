@@ -88,6 +88,10 @@ METHOD_RULES: dict[str, Rule] = {
     V1 + "Cluster/GetMemberStatus": Rule("cluster.status", CLUSTER),
     V1 + "Hosts/GetHost": Rule("host.get", CLUSTER),
     V1 + "Hosts/ListHosts": Rule("host.list", CLUSTER),
+    # Membership, backup and restore, join tokens: cluster admins, and the servicer
+    # (scheduler/api/operations.py) wants the admin's certificate itself.
+    **{V1 + f"Operations/{name}": Rule("cluster.admin", CLUSTER) for name in (
+        "AddMember", "RemoveMember", "Backup", "Restore", "CreateJoinToken")},
     # Instances.
     V1 + "Instances/CreateInstance": Rule("instance.create", PROJECT),
     V1 + "Instances/GetInstance": Rule("instance.get", PROJECT),
