@@ -9,7 +9,7 @@ import grpc
 from cli.client import ClusterClient, RetryPolicy
 from common.grpcserve import channel_credentials
 from common.tls import TlsFiles, issue
-from proto.v1 import iam_pb2
+from proto.v1 import iam_pb2, public_pb2, secrets_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
 from cluster_harness import Cluster, running_cluster  # noqa: E402,F401
@@ -51,3 +51,27 @@ def make_user(cluster: Cluster, name: str, role: str | None = None, project: str
 
 def make_project(cluster: Cluster, name: str) -> None:
     cluster.call("Projects", "CreateProject", iam_pb2.CreateProjectRequest(name=name))
+
+
+def fingerprint(cluster):
+    """What the matrix must leave unchanged, read as the admin."""
+    parts = []
+    for project in ("default", "alpha", "beta"):
+        listed = cluster.call("Instances", "ListInstances", public_pb2.ListInstancesRequest(project=project))
+        # Not the revision: the reconciler records the instances' progress meanwhile.
+        parts.append(sorted((i.meta.id, i.meta.name, str(i.meta.labels), i.desired_state)
+                            for i in listed.instances))
+        secrets = cluster.call("Secrets", "ListSecrets", secrets_pb2.ListSecretsRequest(project=project))
+        parts.append(sorted((s.id, s.revision) for s in secrets.secrets))
+        parts.append(str(cluster.call("Quotas", "GetQuota", iam_pb2.GetQuotaRequest(project=project))))
+    parts.append(sorted(p.id for p in cluster.call("Projects", "ListProjects",
+                                                   iam_pb2.ListProjectsRequest()).projects))
+    parts.append(sorted(p.id for p in cluster.call("Principals", "ListPrincipals",
+                                                   iam_pb2.ListPrincipalsRequest()).principals))
+    parts.append(sorted((t.id, t.revoked) for t in cluster.call("Tokens", "ListTokens",
+                                                                iam_pb2.ListTokensRequest(all=True)).tokens))
+    parts.append(str(cluster.call("Roles", "ListRoles", iam_pb2.ListRolesRequest())))
+    parts.append(str(cluster.call("Roles", "ListBindings", iam_pb2.ListBindingsRequest(project="alpha"))))
+    hosts = cluster.call("Hosts", "ListHosts", public_pb2.ListHostsRequest()).hosts
+    parts.append(sorted((h.meta.id, h.state) for h in hosts))
+    return parts

@@ -15,15 +15,19 @@ NOT_PUBLIC = {"thecloud.v1.Agent"}
 
 
 def public_methods() -> list[tuple[str, object]]:
-    """[(full method name, method descriptor)] of every thecloud.v1 service."""
+    """[(full method name, method descriptor)] of every thecloud.v1 service schedulers serve."""
+    return [(name, method) for name, method in all_methods()
+            if method.containing_service.full_name not in NOT_PUBLIC]
+
+
+def all_methods() -> list[tuple[str, object]]:
+    """[(full method name, method descriptor)] of every thecloud.v1 service, wherever served."""
     found = []
     for module in pkgutil.iter_modules(proto.v1.__path__):
         if not module.name.endswith("_pb2"):
             continue
         pb2 = importlib.import_module(f"proto.v1.{module.name}")
         for service in pb2.DESCRIPTOR.services_by_name.values():
-            if service.full_name in NOT_PUBLIC:
-                continue
             for method in service.methods:
                 found.append((f"/{service.full_name}/{method.name}", method))
     return sorted(found, key=lambda item: item[0])
