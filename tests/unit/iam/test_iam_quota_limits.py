@@ -250,3 +250,14 @@ def test_a_bad_page_token_or_size_is_invalid_argument_naming_the_field(store, tm
             with pytest.raises(Aborted) as err:
                 method(message, Context())
             assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT and named in err.value.details, field
+
+
+def test_the_tokens_service_sends_its_configured_cap(store):
+    tokens = TokensServicer(store, store, max_per_principal=2)
+    for _ in range(2):
+        tokens.CreateToken(iam_pb2.CreateTokenRequest(principal="user1"), Context())
+    before = dump(store.read())
+    with pytest.raises(Aborted) as err:
+        tokens.CreateToken(iam_pb2.CreateTokenRequest(principal="user1"), Context())
+    assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "user1" in err.value.details
+    assert dump(store.read()) == before
