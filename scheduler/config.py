@@ -32,6 +32,8 @@ class SchedulerConfig:
     auth_failure_burst: int = option(20, "Failed token authentications one source address may make "
                                          "in a row before it is refused for a while (per node).")
     auth_failures_per_minute: float = option(10.0, "How fast a source earns back failed authentications.")
+    max_tokens_per_principal: int = option(50, "Live (unrevoked, unexpired) API tokens one user or service "
+                                               "account may hold; creating one more is refused; 0: no cap.")
     audit_retention_entries: int = option(100_000, "Audit log entries kept (the oldest go first).")
     audit_retention_days: float = option(90.0, "Audit log entries older than this are dropped; 0: keep.")
     metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")

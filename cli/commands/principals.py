@@ -41,8 +41,8 @@ def create_command(args, ctx) -> int:
 
 def list_command(args, ctx) -> int:
     project = ctx.project if args.kind == "service-account" else ""
-    reply = ctx.client.call("Principals", "ListPrincipals",
-                            iam_pb2.ListPrincipalsRequest(kind=args.kind, project=project))
+    reply = ctx.client.list_all("Principals", "ListPrincipals", iam_pb2.ListPrincipalsRequest(
+        kind=args.kind, project=project, page_size=500), "principals")
     if ctx.out.json:
         ctx.out.data(reply)
         return 0

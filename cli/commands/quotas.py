@@ -12,6 +12,9 @@ FLAGS = {
     "instances": ("instances", limit), "vcpus": ("vcpus", limit), "memory": ("memory_bytes", size_limit),
     "volumes": ("volumes", limit), "volume_size": ("volume_bytes", size_limit),
     "vpcs": ("vpcs", limit), "floating_ips": ("floating_ips", limit),
+    "secrets": ("secrets", limit), "secret_size": ("secret_bytes", size_limit),
+    "images": ("images", limit), "security_groups": ("security_groups", limit),
+    "security_group_rules": ("security_group_rules", limit),
 }
 
 

@@ -42,7 +42,7 @@ def create_command(args, ctx) -> int:
 
 
 def list_command(args, ctx) -> int:
-    reply = ctx.client.call("Roles", "ListRoles", iam_pb2.ListRolesRequest())
+    reply = ctx.client.list_all("Roles", "ListRoles", iam_pb2.ListRolesRequest(page_size=500), "roles")
     if ctx.out.json:
         ctx.out.data(reply)
         return 0
@@ -78,8 +78,8 @@ def unbind_command(args, ctx) -> int:
 
 
 def bindings_command(args, ctx) -> int:
-    reply = ctx.client.call("Roles", "ListBindings", iam_pb2.ListBindingsRequest(
-        project="" if args.cluster else ctx.project, principal=args.user))
+    reply = ctx.client.list_all("Roles", "ListBindings", iam_pb2.ListBindingsRequest(
+        project="" if args.cluster else ctx.project, principal=args.user, page_size=500), "bindings")
     if ctx.out.json:
         ctx.out.data(reply)
         return 0

@@ -42,7 +42,8 @@ def create_command(args, ctx) -> int:
 
 
 def list_command(args, ctx) -> int:
-    reply = ctx.client.call("Secrets", "ListSecrets", secrets_pb2.ListSecretsRequest(project=ctx.project))
+    reply = ctx.client.list_all("Secrets", "ListSecrets", secrets_pb2.ListSecretsRequest(
+        project=ctx.project, page_size=500), "secrets")
     if ctx.out.json:
         ctx.out.data(reply)
         return 0

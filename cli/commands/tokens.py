@@ -65,8 +65,8 @@ def create_command(args, ctx) -> int:
 
 
 def list_command(args, ctx) -> int:
-    reply = ctx.client.call("Tokens", "ListTokens",
-                            iam_pb2.ListTokensRequest(principal=args.user, all=args.all))
+    reply = ctx.client.list_all("Tokens", "ListTokens", iam_pb2.ListTokensRequest(
+        principal=args.user, all=args.all, page_size=500), "tokens")
     if ctx.out.json:
         ctx.out.data(reply)
         return 0

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16proto/v1/secrets.proto\x12\x0bthecloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x01\n\x06Secret\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12\x10\n\x08revision\x18\x04 \x01(\x04\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsize_bytes\x18\x06 \x01(\x03\"C\n\x13\x43reateSecretRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\"%\n\x12ListSecretsRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\";\n\x13ListSecretsResponse\x12$\n\x07secrets\x18\x01 \x03(\x0b\x32\x13.thecloud.v1.Secret\"6\n\x15GetSecretValueRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"A\n\x0bSecretValue\x12#\n\x06secret\x18\x01 \x01(\x0b\x32\x13.thecloud.v1.Secret\x12\r\n\x05value\x18\x02 \x01(\x0c\"4\n\x13\x44\x65leteSecretRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"\x16\n\x14\x44\x65leteSecretResponse2\xc7\x02\n\x07Secrets\x12\x45\n\x0c\x43reateSecret\x12 .thecloud.v1.CreateSecretRequest\x1a\x13.thecloud.v1.Secret\x12P\n\x0bListSecrets\x12\x1f.thecloud.v1.ListSecretsRequest\x1a .thecloud.v1.ListSecretsResponse\x12N\n\x0eGetSecretValue\x12\".thecloud.v1.GetSecretValueRequest\x1a\x18.thecloud.v1.SecretValue\x12S\n\x0c\x44\x65leteSecret\x12 .thecloud.v1.DeleteSecretRequest\x1a!.thecloud.v1.DeleteSecretResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16proto/v1/secrets.proto\x12\x0bthecloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x01\n\x06Secret\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12\x10\n\x08revision\x18\x04 \x01(\x04\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsize_bytes\x18\x06 \x01(\x03\"C\n\x13\x43reateSecretRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\"L\n\x12ListSecretsRequest\x12\x0f\n\x07project\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x13ListSecretsResponse\x12$\n\x07secrets\x18\x01 \x03(\x0b\x32\x13.thecloud.v1.Secret\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x15GetSecretValueRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"A\n\x0bSecretValue\x12#\n\x06secret\x18\x01 \x01(\x0b\x32\x13.thecloud.v1.Secret\x12\r\n\x05value\x18\x02 \x01(\x0c\"4\n\x13\x44\x65leteSecretRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"\x16\n\x14\x44\x65leteSecretResponse2\xc7\x02\n\x07Secrets\x12\x45\n\x0c\x43reateSecret\x12 .thecloud.v1.CreateSecretRequest\x1a\x13.thecloud.v1.Secret\x12P\n\x0bListSecrets\x12\x1f.thecloud.v1.ListSecretsRequest\x1a .thecloud.v1.ListSecretsResponse\x12N\n\x0eGetSecretValue\x12\".thecloud.v1.GetSecretValueRequest\x1a\x18.thecloud.v1.SecretValue\x12S\n\x0c\x44\x65leteSecret\x12 .thecloud.v1.DeleteSecretRequest\x1a!.thecloud.v1.DeleteSecretResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,17 +37,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESECRETREQUEST']._serialized_start=212
   _globals['_CREATESECRETREQUEST']._serialized_end=279
   _globals['_LISTSECRETSREQUEST']._serialized_start=281
-  _globals['_LISTSECRETSREQUEST']._serialized_end=318
-  _globals['_LISTSECRETSRESPONSE']._serialized_start=320
-  _globals['_LISTSECRETSRESPONSE']._serialized_end=379
-  _globals['_GETSECRETVALUEREQUEST']._serialized_start=381
-  _globals['_GETSECRETVALUEREQUEST']._serialized_end=435
-  _globals['_SECRETVALUE']._serialized_start=437
-  _globals['_SECRETVALUE']._serialized_end=502
-  _globals['_DELETESECRETREQUEST']._serialized_start=504
-  _globals['_DELETESECRETREQUEST']._serialized_end=556
-  _globals['_DELETESECRETRESPONSE']._serialized_start=558
-  _globals['_DELETESECRETRESPONSE']._serialized_end=580
-  _globals['_SECRETS']._serialized_start=583
-  _globals['_SECRETS']._serialized_end=910
+  _globals['_LISTSECRETSREQUEST']._serialized_end=357
+  _globals['_LISTSECRETSRESPONSE']._serialized_start=359
+  _globals['_LISTSECRETSRESPONSE']._serialized_end=443
+  _globals['_GETSECRETVALUEREQUEST']._serialized_start=445
+  _globals['_GETSECRETVALUEREQUEST']._serialized_end=499
+  _globals['_SECRETVALUE']._serialized_start=501
+  _globals['_SECRETVALUE']._serialized_end=566
+  _globals['_DELETESECRETREQUEST']._serialized_start=568
+  _globals['_DELETESECRETREQUEST']._serialized_end=620
+  _globals['_DELETESECRETRESPONSE']._serialized_start=622
+  _globals['_DELETESECRETRESPONSE']._serialized_end=644
+  _globals['_SECRETS']._serialized_start=647
+  _globals['_SECRETS']._serialized_end=974
 # @@protoc_insertion_point(module_scope)

@@ -36,16 +36,22 @@ class CreateSecretRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
 
 class ListSecretsRequest(_message.Message):
-    __slots__ = ("project",)
+    __slots__ = ("project", "page_size", "page_token")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     project: str
-    def __init__(self, project: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, project: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSecretsResponse(_message.Message):
-    __slots__ = ("secrets",)
+    __slots__ = ("secrets", "next_page_token")
     SECRETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     secrets: _containers.RepeatedCompositeFieldContainer[Secret]
-    def __init__(self, secrets: _Optional[_Iterable[_Union[Secret, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, secrets: _Optional[_Iterable[_Union[Secret, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetSecretValueRequest(_message.Message):
     __slots__ = ("name", "project")

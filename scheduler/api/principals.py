@@ -4,7 +4,7 @@ from __future__ import annotations
 from common.errors import InvalidArgument, NotFound, rpc_errors
 from common.ids import check_name, new_id
 from proto.v1 import iam_pb2, iam_pb2_grpc
-from scheduler.api import iam_input
+from scheduler.api import iam_input, validate
 from scheduler.api.iam_convert import principal_pb
 from scheduler.auth import identity
 from scheduler.state import iam
@@ -62,6 +62,7 @@ class PrincipalsServicer(iam_pb2_grpc.PrincipalsServicer):
     def ListPrincipals(self, request, context):
         if request.kind and request.kind not in iam.KINDS:
             raise InvalidArgument("kind", f"must be one of {', '.join(iam.KINDS)}")
+        size, offset = validate.page(request.page_size, request.page_token)
         with self.store.read_lock:
             records = [dict(p) for p in self.store.read().iam["principals"].values()]
         if request.project:
@@ -69,7 +70,9 @@ class PrincipalsServicer(iam_pb2_grpc.PrincipalsServicer):
         if request.kind:
             records = [p for p in records if p["kind"] == request.kind]
         records.sort(key=lambda p: p["name"])
-        return iam_pb2.ListPrincipalsResponse(principals=[principal_pb(p) for p in records])
+        page, token = validate.window(records, size, offset)
+        return iam_pb2.ListPrincipalsResponse(principals=[principal_pb(p) for p in page],
+                                              next_page_token=token)
 
     @rpc_errors
     def DeletePrincipal(self, request, context):

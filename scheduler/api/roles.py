@@ -4,7 +4,7 @@ from __future__ import annotations
 from common.errors import InvalidArgument, rpc_errors
 from common.ids import check_name
 from proto.v1 import iam_pb2, iam_pb2_grpc
-from scheduler.api import iam_input
+from scheduler.api import iam_input, validate
 from scheduler.api.iam_convert import binding_pb, role_pb
 from scheduler.auth.permissions import BUILTIN_ROLES, CLUSTER_ONLY_ROLES
 
@@ -40,11 +40,12 @@ class RolesServicer(iam_pb2_grpc.RolesServicer):
 
     @rpc_errors
     def ListRoles(self, request, context):
+        size, offset = validate.page(request.page_size, request.page_token)
         with self.store.read_lock:
             custom = {name: dict(r) for name, r in self.store.read().iam["roles"].items()}
-        roles = [role_pb(name, None) for name in BUILTIN_ROLES]
-        roles += [role_pb(name, custom[name]) for name in sorted(custom)]
-        return iam_pb2.ListRolesResponse(roles=roles)
+        names, token = validate.window(list(BUILTIN_ROLES) + sorted(custom), size, offset)
+        return iam_pb2.ListRolesResponse(roles=[role_pb(name, custom.get(name)) for name in names],
+                                         next_page_token=token)
 
     @rpc_errors
     def DeleteRole(self, request, context):
@@ -69,6 +70,7 @@ class RolesServicer(iam_pb2_grpc.RolesServicer):
     @rpc_errors
     def ListBindings(self, request, context):
         project = iam_input.optional_name(request.project, "project")
+        size, offset = validate.page(request.page_size, request.page_token)
         with self.store.read_lock:
             state = self.store.read()
             names = {pid: p["name"] for pid, p in state.iam["principals"].items()}
@@ -77,6 +79,7 @@ class RolesServicer(iam_pb2_grpc.RolesServicer):
         if request.principal:
             chosen = [b for b in chosen if names.get(b["principal_id"]) == request.principal]
         chosen.sort(key=lambda b: (b["project"], names.get(b["principal_id"], ""), b["role"]))
+        page, token = validate.window(chosen, size, offset)
         return iam_pb2.ListBindingsResponse(bindings=[
             binding_pb(names.get(b["principal_id"], b["principal_id"]), b["role"], b["project"])
-            for b in chosen])
+            for b in page], next_page_token=token)

@@ -45,10 +45,13 @@ class SecretsServicer(secrets_pb2_grpc.SecretsServicer):
     @rpc_errors
     def ListSecrets(self, request, context):
         project = validate.project(request.project)
+        size, offset = validate.page(request.page_size, request.page_token)
         with self.store.read_lock:
             records = sorted((dict(s) for s in self.store.read().secrets.values()
-                              if s["project"] == project), key=lambda s: s["name"])
-        return secrets_pb2.ListSecretsResponse(secrets=[secret_pb(s) for s in records])
+                              if s["project"] == project), key=lambda s: (s["name"], s["id"]))
+        page, token = validate.window(records, size, offset)
+        return secrets_pb2.ListSecretsResponse(secrets=[secret_pb(s) for s in page],
+                                               next_page_token=token)
 
     @rpc_errors
     def GetSecretValue(self, request, context):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, rpc_errors
 from common.ids import check_name, new_id
 from proto.v1 import iam_pb2, iam_pb2_grpc
-from scheduler.api import iam_input
+from scheduler.api import iam_input, validate
 from scheduler.api.iam_convert import binding_pb, token_pb
 from scheduler.api.principals import may_manage
 from scheduler.auth import identity, tokens
@@ -13,10 +13,11 @@ from scheduler.state import iam
 
 
 class TokensServicer(iam_pb2_grpc.TokensServicer):
-    def __init__(self, store, proposer, propagation=None):
+    def __init__(self, store, proposer, propagation=None, max_per_principal: int = 0):
         self.store = store
         self.proposer = proposer
         self.propagation = propagation
+        self.max_per_principal = max_per_principal   # 0: no cap
 
     def _everywhere(self) -> None:
         """Wait (bounded) until every reachable scheduler applied what this node has."""
@@ -57,7 +58,8 @@ class TokensServicer(iam_pb2_grpc.TokensServicer):
             "id": token_id, "principal_id": owner["id"], "hash": digest,
             "expires_ms": now_ms() + ttl * 1000 if ttl else 0,
             "description": iam_input.text(request.description, "description", 256),
-            "scope_project": scope_project, "scope_role": scope_role})
+            "scope_project": scope_project, "scope_role": scope_role,
+            "max_live_tokens": self.max_per_principal})
         self._everywhere()   # the new token works on whichever scheduler it is sent to
         return iam_pb2.CreateTokenResponse(token=token_pb(result["token"], owner["name"]),
                                            secret=bearer)
@@ -65,6 +67,7 @@ class TokensServicer(iam_pb2_grpc.TokensServicer):
     @rpc_errors
     def ListTokens(self, request, context):
         me = identity.current()
+        size, offset = validate.page(request.page_size, request.page_token)
         if request.all:
             if not me.superuser or me.scope_project:
                 raise PermissionDenied("only cluster admins list every principal's tokens")
@@ -77,8 +80,9 @@ class TokensServicer(iam_pb2_grpc.TokensServicer):
             records = [dict(t) for t in state.iam["tokens"].values()
                        if owners is None or t["principal_id"] in owners]
         records.sort(key=lambda t: (names.get(t["principal_id"], ""), t["created_ms"], t["id"]))
+        page, token = validate.window(records, size, offset)
         return iam_pb2.ListTokensResponse(
-            tokens=[token_pb(t, names.get(t["principal_id"], "")) for t in records])
+            tokens=[token_pb(t, names.get(t["principal_id"], "")) for t in page], next_page_token=token)
 
     @rpc_errors
     def RevokeToken(self, request, context):

@@ -67,3 +67,8 @@ def page(page_size: int, page_token: str) -> tuple[int, int]:
     if offset < 0:
         raise InvalidArgument("page_token", "is not a token this server issued")
     return page_size or 100, offset
+
+
+def window(chosen: list, size: int, offset: int) -> tuple[list, str]:
+    """The page of `chosen` that `page()` asked for, and the next page's token ("" at the end)."""
+    return chosen[offset:offset + size], (str(offset + size) if offset + size < len(chosen) else "")

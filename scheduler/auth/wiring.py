@@ -42,7 +42,8 @@ class SchedulerIam:
         iam_pb2_grpc.add_ProjectsServicer_to_server(ProjectsServicer(store, proposer), server)
         iam_pb2_grpc.add_PrincipalsServicer_to_server(PrincipalsServicer(store, proposer), server)
         propagation = Propagation(self.config, TlsFiles.in_dir(self.config.tls_dir, self.config.name))
-        iam_pb2_grpc.add_TokensServicer_to_server(TokensServicer(store, proposer, propagation), server)
+        iam_pb2_grpc.add_TokensServicer_to_server(TokensServicer(
+            store, proposer, propagation, self.config.max_tokens_per_principal), server)
         iam_pb2_grpc.add_RolesServicer_to_server(RolesServicer(store, proposer, propagation), server)
         iam_pb2_grpc.add_QuotasServicer_to_server(QuotasServicer(store, proposer), server)
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(store), server)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import copy
 
-from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota
 
 DEFAULT_PROJECT = "default"
 DEFAULT_PROJECT_ID = "p-default"
 BUILTIN_ROLE_NAMES = ("admin", "project-admin", "member", "reader")
 KINDS = ("user", "service-account")
+# Revoked or expired tokens a principal keeps on record (so `token list` shows them);
+# older ones are dropped when it creates or revokes a token.
+DEAD_TOKENS_KEPT = 20
 
 
 def empty() -> dict:
@@ -150,7 +153,21 @@ def delete_principal(state, args: dict, ctx: dict) -> dict:
 
 # -- tokens -------------------------------------------------------------------
 
+def _live(token: dict, now_ms: int) -> bool:
+    return not token["revoked"] and (not token["expires_ms"] or token["expires_ms"] > now_ms)
+
+
+def _prune_dead_tokens(state, principal_id: str, now_ms: int) -> None:
+    dead = sorted((t for t in state.iam["tokens"].values()
+                   if t["principal_id"] == principal_id and not _live(t, now_ms)),
+                  key=lambda t: (t.get("revoked_ms") or t["expires_ms"], t["created_ms"], t["id"]))
+    for token in dead[:max(0, len(dead) - DEAD_TOKENS_KEPT)]:
+        del state.iam["tokens"][token["id"]]
+
+
 def create_token(state, args: dict, ctx: dict) -> dict:
+    """A token for `principal_id`; refused while the principal holds `max_live_tokens`
+    (the proposer's `max_tokens_per_principal`; absent: no cap) live ones."""
     iam = state.iam
     owner = iam["principals"].get(args["principal_id"])
     if owner is None:
@@ -166,6 +183,14 @@ def create_token(state, args: dict, ctx: dict) -> dict:
         raise NotFound(f"project {scope_project!r} not found")
     if scope_role and role(state, scope_role) is None:
         raise NotFound(f"role {scope_role!r} not found")
+    cap = int(args.get("max_live_tokens", 0))
+    if cap > 0:
+        live = sum(1 for t in iam["tokens"].values()
+                   if t["principal_id"] == owner["id"] and _live(t, ctx["ts"]))
+        if live >= cap:
+            raise ResourceExhausted(f"principal {owner['name']!r} already holds {live} live tokens "
+                                    f"(at most {cap}); revoke some first")
+    _prune_dead_tokens(state, owner["id"], ctx["ts"])
     record = {"id": args["id"], "principal_id": owner["id"], "hash": args["hash"],
               "description": args.get("description", ""), "created_ms": ctx["ts"],
               "expires_ms": int(args.get("expires_ms", 0)), "revoked": False,
@@ -180,7 +205,9 @@ def revoke_token(state, args: dict, ctx: dict) -> dict:
         raise NotFound(f"token {args['id']} not found")
     # Kept (marked) so that `token list` shows what was revoked; the hash is dropped.
     record["revoked"], record["hash"], record["revoked_ms"] = True, "", ctx["ts"]
-    return {"token": _out(record)}
+    result = {"token": _out(record)}
+    _prune_dead_tokens(state, record["principal_id"], ctx["ts"])
+    return result
 
 
 # -- roles and bindings ----------------------------------------------------------
@@ -301,8 +328,8 @@ def set_quota(state, args: dict, ctx: dict) -> dict:
         limits[resource] = limit
     current = state.iam["quotas"].setdefault(name, {})
     for resource, limit in limits.items():
-        if limit == -1:
-            current.pop(resource, None)
+        if limit == -1 and resource not in quota.DEFAULT_LIMITS:
+            current.pop(resource, None)   # absent is unlimited; where a default applies, -1 is kept
         else:
             current[resource] = limit
     return {"quota": quota.report(state, name)}

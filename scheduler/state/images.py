@@ -8,7 +8,7 @@ an image cannot be deleted while VMs made from it exist.
 from __future__ import annotations
 
 from common.errors import AlreadyExists, FailedPrecondition, NotFound
-from scheduler.state import records as r
+from scheduler.state import quota, records as r
 
 COLLECTIONS = ("images", "image_names")
 
@@ -30,6 +30,7 @@ def import_image(state, args: dict, ctx: dict) -> dict:
         "image": {**dict(args["image"]), "id": args["id"], "name": name},
         "created_ms": ctx["ts"], "updated_ms": ctx["ts"], "revision": ctx["index"],
     }
+    quota.charge(state, project, {"images": 1})
     state.images[image["id"]] = image
     state.image_names[r.name_key(project, name)] = image["id"]
     return {"image": image}
@@ -45,6 +46,7 @@ def delete_image(state, args: dict, ctx: dict) -> dict:
         raise FailedPrecondition(f"image {image['name']!r} is used by {len(using)} instance(s): "
                                  f"{names}; delete them first")
     del state.images[image["id"]]
+    quota.release(state, image["project"], {"images": 1})
     state.image_names.pop(r.name_key(image["project"], image["name"]), None)
     return {"deleted": True}
 

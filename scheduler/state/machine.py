@@ -14,7 +14,7 @@ from common.errors import CloudError, InvalidArgument, error_result
 from scheduler.state import hosts, instances, networks, placement, rescheduling
 from scheduler.state import events as cluster_events, operations
 from scheduler.state.placement_index import PlacementIndex
-from scheduler.state import audit, iam, secrets
+from scheduler.state import audit, iam, quota, secrets
 from scheduler.state import volumes
 from scheduler.state import images
 from scheduler.state import floating
@@ -167,4 +167,5 @@ class ClusterState:
             setattr(state, key, data.get(key, {}))
         state.evacuations = data.get("evacuations", {})
         state.placement.rebuild(state)
+        quota.recount(state)   # usage of secrets, images, groups: older snapshots lack it
         return state

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from scheduler.state import records as r
+from scheduler.state import quota, records as r
 
 MAX_VNI = (1 << 24) - 1
 DEFAULT_MTU = 1450
@@ -209,6 +209,7 @@ def create_group(state, args: dict, ctx: dict) -> dict:
     if args["id"] in state.security_groups:
         raise AlreadyExists(f"security group id {args['id']} already exists")
     group = {**_new(args, ctx), "rules": []}
+    quota.charge(state, project, {"security_groups": 1})
     state.security_groups[group["id"]] = group
     state.security_group_names[r.name_key(project, name)] = group["id"]
     return {"security_group": group}
@@ -231,6 +232,7 @@ def delete_group(state, args: dict, ctx: dict) -> dict:
         raise FailedPrecondition(f"security group {group['name']!r} is the remote group of rules "
                                  f"in {', '.join(sorted(referring))}")
     del state.security_groups[group["id"]]
+    quota.release(state, group["project"], {"security_groups": 1, "security_group_rules": len(group["rules"])})
     state.security_group_names.pop(r.name_key(group["project"], group["name"]), None)
     return {"deleted": True}
 
@@ -281,6 +283,7 @@ def add_rule(state, args: dict, ctx: dict) -> dict:
         raise AlreadyExists(f"security group {group['name']!r} already has this rule ({duplicate['id']})")
     if any(x["id"] == rule["id"] for x in group["rules"]):
         raise AlreadyExists(f"rule id {rule['id']} already exists")
+    quota.charge(state, group["project"], {"security_group_rules": 1})
     group["rules"].append(rule)
     _touch(group, ctx)
     return {"security_group": group}
@@ -291,6 +294,7 @@ def remove_rule(state, args: dict, ctx: dict) -> dict:
     kept = [x for x in group["rules"] if x["id"] != args["rule_id"]]
     if len(kept) == len(group["rules"]):
         raise NotFound(f"rule {args['rule_id']} not found in security group {group['name']!r}")
+    quota.release(state, group["project"], {"security_group_rules": len(group["rules"]) - len(kept)})
     group["rules"] = kept
     _touch(group, ctx)
     return {"security_group": group}

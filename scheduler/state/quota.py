@@ -8,14 +8,27 @@ and before it changes anything:
 and, when the thing is gone for good, `quota.release(state, project, same_amounts)`.
 `charge` raises ResourceExhausted (naming the quota, the limit and the usage) and
 changes nothing when any limit would be passed; otherwise it records the usage.
-A limit that is absent means unlimited. Usage is kept per project in
-`state.iam["usage"]`, counted by these calls only.
+A limit that is absent means the default of `DEFAULT_LIMITS`, else unlimited; -1
+is unlimited. Usage is kept per project in `state.iam["usage"]`, counted by these
+calls only — except the `COUNTED` resources, which `recount` derives again from
+the state's collections whenever a state is loaded (snapshots from before they
+had quotas hold them without usage records).
 """
 from __future__ import annotations
 
 from common.errors import NotFound, ResourceExhausted
 
-RESOURCES = ("instances", "vcpus", "memory_bytes", "volumes", "volume_bytes", "vpcs", "floating_ips")
+RESOURCES = ("instances", "vcpus", "memory_bytes", "volumes", "volume_bytes", "vpcs", "floating_ips",
+             "secrets", "secret_bytes", "images", "security_groups", "security_group_rules")
+
+# What every project may hold without `cloud quota set`: the records below live in
+# the replicated state (every scheduler's memory, every snapshot), so they are
+# bounded even where nobody set a quota. Constants, not options: apply must decide
+# the same on every node.
+DEFAULT_LIMITS = {"secrets": 1000, "secret_bytes": 16 << 20, "images": 200,
+                  "security_groups": 200, "security_group_rules": 2000}
+
+COUNTED = ("secrets", "secret_bytes", "images", "security_groups", "security_group_rules")
 
 
 def instance_amounts(spec: dict) -> dict:
@@ -23,17 +36,26 @@ def instance_amounts(spec: dict) -> dict:
             "memory_bytes": int(spec.get("memory_bytes", 0))}
 
 
+def secret_amounts(record: dict) -> dict:
+    return {"secrets": 1, "secret_bytes": int(record["size_bytes"])}
+
+
+def limit(state, project: str, resource: str) -> int:
+    """`project`'s limit of `resource`: the one set, else the default; -1: unlimited."""
+    set_limit = state.iam["quotas"].get(project, {}).get(resource)
+    return DEFAULT_LIMITS.get(resource, -1) if set_limit is None else set_limit
+
+
 def check(state, project: str, amounts: dict) -> None:
     """ResourceExhausted when `amounts` more would pass one of `project`'s limits."""
-    limits = state.iam["quotas"].get(project, {})
     used = state.iam["usage"].get(project, {})
     for resource, amount in sorted(amounts.items()):
         if resource not in RESOURCES:
             raise ValueError(f"unknown quota resource {resource!r}")
-        limit = limits.get(resource)
-        if limit is not None and amount > 0 and used.get(resource, 0) + amount > limit:
+        cap = limit(state, project, resource)
+        if cap >= 0 and amount > 0 and used.get(resource, 0) + amount > cap:
             raise ResourceExhausted(
-                f"quota exceeded in project {project!r}: {resource} limit {limit}, "
+                f"quota exceeded in project {project!r}: {resource} limit {cap}, "
                 f"used {used.get(resource, 0)}, asked {amount}")
 
 
@@ -71,9 +93,35 @@ def release(state, project: str, amounts: dict) -> None:
         del state.iam["usage"][project]
 
 
+def recount(state) -> None:
+    """Derive the usage of the `COUNTED` resources from the records themselves."""
+    counts: dict[str, dict] = {}
+
+    def add(project: str, resource: str, amount: int) -> None:
+        if amount:
+            per = counts.setdefault(project, {})
+            per[resource] = per.get(resource, 0) + amount
+
+    for record in state.secrets.values():
+        for resource, amount in secret_amounts(record).items():
+            add(record["project"], resource, amount)
+    for record in state.images.values():
+        add(record["project"], "images", 1)
+    for record in state.security_groups.values():
+        add(record["project"], "security_groups", 1)
+        add(record["project"], "security_group_rules", len(record["rules"]))
+    usage = state.iam["usage"]
+    for project in sorted(set(usage) | set(counts)):
+        used = {k: v for k, v in usage.get(project, {}).items() if k not in COUNTED}
+        used.update(counts.get(project, {}))
+        if used:
+            usage[project] = used
+        else:
+            usage.pop(project, None)
+
+
 def report(state, project: str) -> dict:
     """{resource: {"limit": n or -1, "used": n}} for every quota resource."""
-    limits = state.iam["quotas"].get(project, {})
     used = state.iam["usage"].get(project, {})
-    return {resource: {"limit": limits.get(resource, -1), "used": used.get(resource, 0)}
+    return {resource: {"limit": limit(state, project, resource), "used": used.get(resource, 0)}
             for resource in RESOURCES}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from common.errors import AlreadyExists, InvalidArgument, NotFound
-from scheduler.state import records as r
+from scheduler.state import quota, records as r
 
 
 def create(state, args: dict, ctx: dict) -> dict:
@@ -21,6 +21,7 @@ def create(state, args: dict, ctx: dict) -> dict:
               "ciphertext": args["ciphertext"], "size_bytes": int(args["size_bytes"]),
               "key_id": args.get("key_id", ""), "created_ms": ctx["ts"], "updated_ms": ctx["ts"],
               "revision": ctx["index"]}
+    quota.charge(state, project, quota.secret_amounts(record))
     state.secrets[record["id"]] = record
     state.secret_names[r.name_key(project, name)] = record["id"]
     return {"secret": copy.deepcopy(record)}
@@ -31,6 +32,7 @@ def delete(state, args: dict, ctx: dict) -> dict:
     if record is None:
         raise NotFound(f"secret {args['id']} not found")
     del state.secrets[record["id"]]
+    quota.release(state, record["project"], quota.secret_amounts(record))
     state.secret_names.pop(r.name_key(record["project"], record["name"]), None)
     return {"deleted": True}
 

@@ -165,6 +165,44 @@ def test_cli_login_token_quota_and_audit(cluster, tmp_path, capsys):
     assert '"quota.set"' in capsys.readouterr().out
 
 
+def test_a_member_hits_the_secrets_quota_and_quota_show_lists_it(cluster, tmp_path, capsys):
+    make_project(cluster, "capped")
+    cluster.call("Quotas", "SetQuota", iam_pb2.SetQuotaRequest(project="capped", limits={"secrets": 2}))
+    token = make_user(cluster, "cass", "member", "capped")
+    cass = token_client(cluster, token)
+    for name in ("one", "two"):
+        cass.call("Secrets", "CreateSecret", secrets_pb2.CreateSecretRequest(
+            name=name, project="capped", value=b"v"))
+    with pytest.raises(RpcFailure) as err:
+        cass.call("Secrets", "CreateSecret", secrets_pb2.CreateSecretRequest(
+            name="three", project="capped", value=b"v"))
+    assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "secrets limit 2" in str(err.value)
+    listed = cass.call("Secrets", "ListSecrets", secrets_pb2.ListSecretsRequest(project="capped", page_size=1))
+    assert [s.name for s in listed.secrets] == ["one"] and listed.next_page_token
+    # The CLI, as the member: the same refusal, every page of the list, the new quotas.
+    tls = cluster.aio.admin_tls
+    config = tmp_path / "cli.toml"
+    config.write_text(f'endpoints = {list(cluster.aio.endpoints)!r}\nca = "{tls.ca}"\n'
+                      f'cert = "{tls.cert}"\nkey = "{tls.key}"\ntoken = "{token}"\n'.replace("'", '"'))
+    value = tmp_path / "value"
+    value.write_bytes(b"v")
+    base = ["--config", str(config), "--project", "capped"]
+    capsys.readouterr()
+    assert cloud(base + ["secret", "create", "three", "--from-file", str(value)]) == 1
+    assert "RESOURCE_EXHAUSTED" in capsys.readouterr().err
+    assert cloud(base + ["-o", "json", "secret", "list"]) == 0
+    out = capsys.readouterr().out
+    assert '"one"' in out and '"two"' in out and '"three"' not in out
+    assert cloud(base + ["quota", "show"]) == 0
+    shown = capsys.readouterr().out
+    for resource in ("secrets", "secret_bytes", "images", "security_groups", "security_group_rules"):
+        assert resource in shown
+    usage = {i.resource: (i.used, i.limit) for i in cluster.call(
+        "Quotas", "GetQuota", iam_pb2.GetQuotaRequest(project="capped")).items}
+    assert usage["secrets"] == (2, 2) and usage["secret_bytes"] == (2, 16 << 20)
+    assert usage["images"][1] > 0 and usage["security_group_rules"][1] > 0   # finite defaults
+
+
 # -- fuzzing -------------------------------------------------------------------------
 
 def _value(field, depth):

@@ -76,3 +76,10 @@ def test_help_exits_0(capsys):
         run(["instance", "create", "--help"])
     assert exit_.value.code == 0
     assert "--host-label" in capsys.readouterr().out
+
+
+def test_quota_set_takes_the_state_only_quotas():
+    args = parse("quota", "set", "--secrets", "50", "--secret-size", "1M", "--images", "unlimited",
+                 "--security-groups", "10", "--security-group-rules", "100")
+    assert (args.secrets, args.secret_size, args.images) == (50, 1 << 20, -1)
+    assert (args.security_groups, args.security_group_rules) == (10, 100)
