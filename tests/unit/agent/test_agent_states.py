@@ -37,21 +37,24 @@ def test_docker_times_become_epoch_milliseconds():
     assert epoch_ms("2024-01-02T04:04:05.5+01:00") == 1704164645500
 
 
+KEY = b"k" * 32
+
+
 def test_spec_hash_follows_what_needs_a_new_container():
     spec = resources_pb2.InstanceSpec(image="img", vcpus=1, memory_bytes=64, command=["a"],
                                       env={"B": "2", "A": "1"}, host_labels={"zone": "a"})
-    base = InstanceSpec.from_proto(spec).spec_hash()
+    base = InstanceSpec.from_proto(spec).spec_hash(KEY)
     same = resources_pb2.InstanceSpec()
     same.CopyFrom(spec)
     same.host_labels["zone"] = "b"  # placement only
-    assert InstanceSpec.from_proto(same).spec_hash() == base
+    assert InstanceSpec.from_proto(same).spec_hash(KEY) == base
     for change in (lambda s: setattr(s, "image", "other"), lambda s: setattr(s, "vcpus", 2),
                    lambda s: setattr(s, "memory_bytes", 65), lambda s: s.command.append("b"),
                    lambda s: s.env.update({"A": "9"}), lambda s: setattr(s, "restart_policy", "always")):
         changed = resources_pb2.InstanceSpec()
         changed.CopyFrom(spec)
         change(changed)
-        assert InstanceSpec.from_proto(changed).spec_hash() != base
+        assert InstanceSpec.from_proto(changed).spec_hash(KEY) != base
     assert InstanceSpec.from_proto(resources_pb2.InstanceSpec(image="i", vcpus=1, memory_bytes=1)).restart_policy == "never"
 
 
