@@ -122,6 +122,25 @@ def disk_limits_supported(info: Mapping) -> bool:
     return driver in ("btrfs", "zfs")
 
 
+def confinement_gap(host_config: Mapping) -> str:
+    """What a container's HostConfig lacks of the confinement `_create` gives, "" for
+    nothing. A container an older agent made (the default bridge, Docker's default
+    capabilities) cannot be confined in place: it is recreated. A pids limit of
+    another value is not a gap (a changed `container_pids_limit` applies to new ones)."""
+    if host_config.get("NetworkMode") != "none":
+        return f"network mode {host_config.get('NetworkMode')!r}"
+    if not {"ALL", "CAP_ALL"} & set(host_config.get("CapDrop") or ()):
+        return "capabilities not dropped"
+    kept = {cap.removeprefix("CAP_") for cap in host_config.get("CapAdd") or ()}
+    if not kept <= set(CAPABILITIES):
+        return f"capabilities {', '.join(sorted(kept - set(CAPABILITIES)))}"
+    if "no-new-privileges" not in (host_config.get("SecurityOpt") or ()):
+        return "no no-new-privileges"
+    if not (host_config.get("PidsLimit") or 0) > 0:
+        return "no pids limit"
+    return ""
+
+
 @contextlib.contextmanager
 def _engine_calls() -> Iterator[None]:
     """Engine down or not answering -> Unavailable (the caller retries)."""
@@ -237,6 +256,12 @@ class DockerDriver(ComputeDriver):
                     container.labels.get(LABEL_SPEC_HASH, ""), self.spec_key):
                 log.info("spec of %s changed; recreating its container", instance_id,
                          extra={"instance_id": instance_id})
+                self._discard(container)
+                container = None
+            gap = confinement_gap(container.attrs.get("HostConfig", {})) if container is not None else ""
+            if gap:
+                log.warning("container of %s is not confined (%s); recreating it", instance_id, gap,
+                            extra={"instance_id": instance_id})
                 self._discard(container)
                 container = None
 

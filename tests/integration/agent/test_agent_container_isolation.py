@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from agent.compute.base import InstanceSpec
-from agent.compute.docker import CAPABILITIES, disk_limits_supported
+from agent.compute.docker import CAPABILITIES, confinement_gap, disk_limits_supported
 from common.grpcserve import make_server
 from proto.v1 import agent_pb2, node_pb2_grpc
 from tests.conftest import BUSYBOX_IMAGE, free_port
@@ -198,3 +198,22 @@ def test_the_spec_hash_label_is_keyed_and_the_key_survives_a_restart(start_agent
     agent.kill()
     again = agent.start().stub().EnsureInstance(request)
     assert again.runtime_id == first.runtime_id        # the same key: adopted, not recreated
+
+
+def test_a_container_an_older_agent_made_is_recreated_confined(start_agent, docker_client):
+    """After the upgrade: the old agent's container (default bridge, default capabilities,
+    the unkeyed hash) cannot be confined in place, so the first ensure replaces it."""
+    agent = start_agent()
+    iid = new_instance_id()
+    request = ensure(iid, command=["sleep", "600"])
+    old = docker_client.containers.run(
+        BUSYBOX_IMAGE, ["sleep", "600"], name=f"thecloud-{agent.name}-{iid}", detach=True, init=True,
+        labels={"thecloud.instance-id": iid, "thecloud.agent": agent.name, "thecloud.name": "web",
+                "thecloud.project": "default",
+                "thecloud.spec-hash": InstanceSpec.from_proto(request.spec).legacy_spec_hash()})
+    assert confinement_gap(old.attrs["HostConfig"])
+    observed = agent.stub().EnsureInstance(request)
+    assert observed.state == State.INSTANCE_STATE_RUNNING, observed.reason
+    assert observed.runtime_id != old.id
+    assert confinement_gap(container_of(docker_client, iid).attrs["HostConfig"]) == ""
+    assert f"container of {iid} is not confined" in agent.log()

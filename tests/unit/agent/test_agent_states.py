@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from agent.compute.base import InstanceSpec
-from agent.compute.docker import epoch_ms, instance_state, restarts
+from agent.compute.docker import confinement_gap, epoch_ms, instance_state, restarts
 from proto.v1 import resources_pb2
 
 S = resources_pb2.InstanceState
@@ -64,3 +64,23 @@ def test_spec_hash_follows_what_needs_a_new_container():
 ])
 def test_restart_policy_decides_whether_an_exited_instance_runs_again(policy, exit_code, expected):
     assert restarts(policy, exit_code) is expected
+
+
+CONFINED = {"NetworkMode": "none", "CapDrop": ["ALL"], "CapAdd": ["CHOWN", "NET_RAW"],
+            "SecurityOpt": ["no-new-privileges"], "PidsLimit": 1024}
+
+
+@pytest.mark.parametrize("change, gap", [
+    ({}, ""),
+    ({"PidsLimit": 50}, ""),                                   # another limit applies to new ones
+    ({"CapDrop": ["CAP_ALL"], "CapAdd": ["CAP_CHOWN"]}, ""),   # newer engines spell them so
+    ({"NetworkMode": "default"}, "network mode 'default'"),
+    ({"NetworkMode": "bridge"}, "network mode 'bridge'"),
+    ({"CapDrop": None}, "capabilities not dropped"),
+    ({"CapAdd": ["SYS_ADMIN", "CHOWN"]}, "capabilities SYS_ADMIN"),
+    ({"SecurityOpt": None}, "no no-new-privileges"),
+    ({"PidsLimit": None}, "no pids limit"),
+    ({"PidsLimit": 0}, "no pids limit"),
+])
+def test_confinement_gap_names_what_an_older_container_lacks(change, gap):
+    assert confinement_gap({**CONFINED, **change}) == gap
