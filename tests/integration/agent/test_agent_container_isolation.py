@@ -181,7 +181,7 @@ def test_a_fork_bomb_stops_at_its_pids_limit_and_the_host_carries_on(start_agent
         == {web, late}
 
 
-def test_the_spec_hash_label_is_keyed_and_the_key_survives_a_restart(start_agent, docker_client, tmp_path):
+def test_the_spec_hash_label_is_keyed_and_the_key_survives_a_restart(start_agent, docker_client):
     agent = start_agent()
     iid = new_instance_id()
     request = ensure(iid, env={"DB_PASSWORD": "hunter2"})
