@@ -47,6 +47,7 @@ class AgentConfig:
     virt_type: str = option("auto", "Domain type: auto (kvm where a KVM guest really runs, else qemu), kvm or qemu.")
     docker_host: str = option("", "Docker Engine endpoint (e.g. unix:///var/run/docker.sock); empty means DOCKER_HOST or the default socket.")
     stop_timeout: float = option(10.0, "Seconds a stopping instance gets between SIGTERM and SIGKILL.")
+    container_pids_limit: int = option(1024, "Most processes (and threads) one container may have at once; a fork bomb stops there.")
     labels: dict[str, str] = option({}, "Host labels reported at join; instances may require them for placement.")
     capacity_vcpus: int = option(0, "vCPUs offered to the cluster; 0 detects the host's CPUs.")
     capacity_memory: str = option("", "Memory offered to the cluster (e.g. 8G); empty detects the host's memory.")
@@ -94,6 +95,8 @@ class AgentConfig:
             raise ConfigError("heartbeat_interval: must be positive")
         if self.stop_timeout < 0:
             raise ConfigError("stop_timeout: must not be negative")
+        if self.container_pids_limit < 16:
+            raise ConfigError("container_pids_limit: must be at least 16")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         if self.storage_driver not in STORAGE_DRIVERS:

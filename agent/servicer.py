@@ -133,7 +133,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
             failed_without_runtime = not observed.runtime_id
             self.journal.record_instance(
                 instance_id, request.name, request.project, observed.runtime_id,
-                spec.spec_hash(), request.desired_state,
+                self.driver.spec_hash(spec), request.desired_state,
                 last_error=observed.reason if failed_without_runtime else "")
             if observed.runtime_id:
                 settle_volumes(self.volumes, instance_id, request.spec)

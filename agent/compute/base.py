@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -36,6 +37,9 @@ class InstanceSpec:
     vm: VmSpec | None = None         # kind "vm": image, user-data, keys
     # Kind "vm": volumes as virtio disks. Not in spec_hash: they are hot-plugged, not a new domain.
     disks: tuple[VolumeDisk, ...] = ()
+    # Some env values came from secrets (the leader filled them in): the unkeyed hash of
+    # an older agent must not be taken for this spec's (see hash_matches).
+    carries_secrets: bool = False
 
     @classmethod
     def from_proto(cls, spec: resources_pb2.InstanceSpec) -> "InstanceSpec":
@@ -44,11 +48,11 @@ class InstanceSpec:
                    env=tuple(sorted(spec.env.items())),
                    restart_policy=spec.restart_policy or "never", kind=spec.kind or "container",
                    vpc_port=bool(spec.subnet),
-                   vm=VmSpec.from_proto(spec) if spec.kind == "vm" else None)
+                   vm=VmSpec.from_proto(spec) if spec.kind == "vm" else None,
+                   carries_secrets=bool(spec.secret_env))
 
-    def spec_hash(self) -> str:
-        """A stable digest of everything that needs a new runtime object when it changes."""
-        canonical = json.dumps({
+    def _canonical(self) -> bytes:
+        return json.dumps({
             "kind": self.kind, "image": self.image, "vcpus": self.vcpus,
             "memory_bytes": self.memory_bytes, "disk_bytes": self.disk_bytes,
             "command": list(self.command), "env": [list(pair) for pair in self.env],
@@ -57,8 +61,29 @@ class InstanceSpec:
             **({"vpc_port": True} if self.vpc_port else {}),
             **({"mounts": [list(pair) for pair in self.mounts]} if self.mounts else {}),
             **({"vm": self.vm.digest()} if self.vm else {}),
-        }, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        }, sort_keys=True, separators=(",", ":")).encode()
+
+    def spec_hash(self, key: bytes) -> str:
+        """A stable digest of everything that needs a new runtime object when it changes:
+        HMAC-SHA256 under the agent's key (agent/compute/spec_key.py), because it covers
+        env values filled from secrets and is stored where others read it (labels)."""
+        if not key:
+            raise ValueError("spec_hash needs the agent's spec key")
+        return hmac.new(key, self._canonical(), hashlib.sha256).hexdigest()[:16]
+
+    def legacy_spec_hash(self) -> str:
+        """The unkeyed digest agents wrote before the key existed."""
+        return hashlib.sha256(self._canonical()).hexdigest()[:16]
+
+    def hash_matches(self, stored: str, key: bytes) -> bool:
+        """Whether a runtime object labelled `stored` was made from this spec. An object of an
+        older agent carries the unkeyed digest: it is adopted as it is unless the spec holds
+        secret values, whose guessable digest must not outlive the upgrade (it is recreated)."""
+        stored_bytes = stored.encode()
+        if hmac.compare_digest(stored_bytes, self.spec_hash(key).encode()):
+            return True
+        return not self.carries_secrets and hmac.compare_digest(stored_bytes,
+                                                                self.legacy_spec_hash().encode())
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,11 @@ class ComputeDriver(abc.ABC):
     """
 
     name: str
+    spec_key: bytes      # the agent's spec-hash key (agent/compute/spec_key.py)
+
+    def spec_hash(self, spec: InstanceSpec) -> str:
+        """The hash this driver tags `spec`'s runtime object with."""
+        return spec.spec_hash(self.spec_key)
 
     @abc.abstractmethod
     def ensure(self, instance_id: str, name: str, project: str, spec: InstanceSpec,

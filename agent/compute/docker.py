@@ -1,9 +1,15 @@
 """The Docker Engine compute driver: one container per instance.
 
 Containers are named ``thecloud-<instance id>`` and labelled with the instance id,
-the owning agent, the instance's name and project and a hash of its spec, so that
-several agents can share one engine and a restarted agent recognises its own.
+the owning agent, the instance's name and project and a keyed hash of its spec, so
+that several agents can share one engine and a restarted agent recognises its own.
 There is no registry: an image must already be on the host.
+
+Tenant containers are confined (docs/security.md, finding 9): no engine network at
+all (a VPC port is plugged in by the network driver; without a subnet there is only
+lo), every capability dropped but the few ordinary software needs, no privilege
+gain through setuid files, a pids limit, and a disk limit where the storage driver
+can enforce one.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import os
 from typing import Iterator, Mapping
 
 import docker
@@ -30,6 +37,14 @@ LABEL_AGENT = "thecloud.agent"
 LABEL_NAME = "thecloud.name"
 LABEL_PROJECT = "thecloud.project"
 LABEL_SPEC_HASH = "thecloud.spec-hash"
+
+# What ordinary software needs of root: file ownership and modes, dropping to a user,
+# binding ports below 1024 (httpd on 22 in the VPC tests), signals, and raw sockets for
+# ping (harmless without a network; a VPC port filters spoofed frames). Docker's default
+# set adds AUDIT_WRITE, MKNOD, SETFCAP, SETPCAP and SYS_CHROOT, none of which a tenant needs.
+CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+                "NET_BIND_SERVICE", "NET_RAW")
+DEFAULT_PIDS_LIMIT = 1024
 
 _RESTART_POLICIES = {"never": "no", "on-failure": "on-failure", "always": "unless-stopped"}
 _NO_TIME = "0001-01-01T00:00:00Z"
@@ -96,6 +111,36 @@ def epoch_ms(timestamp: str | None) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def disk_limits_supported(info: Mapping) -> bool:
+    """Whether the engine can cap a container's writable layer (`--storage-opt size`):
+    overlay2 only on xfs (which must be mounted with pquota; Docker refuses the
+    create otherwise, and the instance fails with its reason), btrfs and zfs always."""
+    driver = info.get("Driver", "")
+    status = dict(tuple(pair) for pair in info.get("DriverStatus") or () if len(pair) == 2)
+    if driver == "overlay2":
+        return status.get("Backing Filesystem") == "xfs"
+    return driver in ("btrfs", "zfs")
+
+
+def confinement_gap(host_config: Mapping) -> str:
+    """What a container's HostConfig lacks of the confinement `_create` gives, "" for
+    nothing. A container an older agent made (the default bridge, Docker's default
+    capabilities) cannot be confined in place: it is recreated. A pids limit of
+    another value is not a gap (a changed `container_pids_limit` applies to new ones)."""
+    if host_config.get("NetworkMode") != "none":
+        return f"network mode {host_config.get('NetworkMode')!r}"
+    if not {"ALL", "CAP_ALL"} & set(host_config.get("CapDrop") or ()):
+        return "capabilities not dropped"
+    kept = {cap.removeprefix("CAP_") for cap in host_config.get("CapAdd") or ()}
+    if not kept <= set(CAPABILITIES):
+        return f"capabilities {', '.join(sorted(kept - set(CAPABILITIES)))}"
+    if "no-new-privileges" not in (host_config.get("SecurityOpt") or ()):
+        return "no no-new-privileges"
+    if not (host_config.get("PidsLimit") or 0) > 0:
+        return "no pids limit"
+    return ""
+
+
 @contextlib.contextmanager
 def _engine_calls() -> Iterator[None]:
     """Engine down or not answering -> Unavailable (the caller retries)."""
@@ -109,9 +154,13 @@ class DockerDriver(ComputeDriver):
     name = "docker"
 
     def __init__(self, agent_name: str, base_url: str = "", stop_timeout: float = 10.0,
-                 api_timeout: float = 60.0):
+                 api_timeout: float = 60.0, spec_key: bytes | None = None,
+                 pids_limit: int = DEFAULT_PIDS_LIMIT):
         self.agent_name = agent_name
         self.stop_timeout = stop_timeout
+        # Without the agent's key (tests), one for this process: a restart recreates its containers.
+        self.spec_key = spec_key or os.urandom(32)
+        self.pids_limit = pids_limit
         try:
             if base_url:
                 self._client = docker.DockerClient(base_url=base_url, version="auto",
@@ -119,8 +168,12 @@ class DockerDriver(ComputeDriver):
             else:
                 self._client = docker.from_env(timeout=api_timeout)
             self._client.ping()
+            self.disk_limits = disk_limits_supported(self._client.info())
         except (docker.errors.DockerException, requests.exceptions.RequestException) as err:
             raise Unavailable(f"cannot reach the Docker Engine: {err}") from None
+        if not self.disk_limits:
+            log.info("the engine's storage driver cannot limit a container's disk; "
+                     "disk_bytes of containers is not enforced on this host")
 
     def close(self) -> None:
         self._client.close()
@@ -162,7 +215,7 @@ class DockerDriver(ComputeDriver):
 
     def _create(self, instance_id: str, name: str, project: str, spec: InstanceSpec):
         labels = {LABEL_INSTANCE: instance_id, LABEL_AGENT: self.agent_name,
-                  LABEL_NAME: name, LABEL_PROJECT: project, LABEL_SPEC_HASH: spec.spec_hash()}
+                  LABEL_NAME: name, LABEL_PROJECT: project, LABEL_SPEC_HASH: self.spec_hash(spec)}
         return self._client.containers.create(
             image=spec.image,
             command=list(spec.command) or None,
@@ -176,8 +229,15 @@ class DockerDriver(ComputeDriver):
             restart_policy={"Name": _RESTART_POLICIES[spec.restart_policy]},
             # An init as PID 1 forwards SIGTERM, so a stop is quick and clean.
             init=True,
-            # A VPC port: the network driver plugs the NIC in; Docker adds nothing but lo.
-            network_mode="none" if spec.vpc_port else None,
+            # Docker adds nothing but lo; a VPC port's NIC is plugged in by the network
+            # driver. Never the default bridge: it joins every project's containers and
+            # reaches the host's own ports (metrics, the agent API).
+            network_mode="none",
+            pids_limit=self.pids_limit,
+            cap_drop=["ALL"],
+            cap_add=list(CAPABILITIES),
+            security_opt=["no-new-privileges"],
+            storage_opt={"size": str(spec.disk_bytes)} if self.disk_limits and spec.disk_bytes else None,
             # Volumes: filesystems the agent mounted on the host, bound in before the start.
             mounts=[Mount(target=inside, source=host_dir, type="bind")
                     for host_dir, inside in spec.mounts] or None,
@@ -192,9 +252,16 @@ class DockerDriver(ComputeDriver):
             if container is not None and not self._own(container):
                 return self._failed(instance_id, f"container {container.name} belongs to agent "
                                                  f"{container.labels.get(LABEL_AGENT)!r}")
-            if container is not None and container.labels.get(LABEL_SPEC_HASH) != spec.spec_hash():
+            if container is not None and not spec.hash_matches(
+                    container.labels.get(LABEL_SPEC_HASH, ""), self.spec_key):
                 log.info("spec of %s changed; recreating its container", instance_id,
                          extra={"instance_id": instance_id})
+                self._discard(container)
+                container = None
+            gap = confinement_gap(container.attrs.get("HostConfig", {})) if container is not None else ""
+            if gap:
+                log.warning("container of %s is not confined (%s); recreating it", instance_id, gap,
+                            extra={"instance_id": instance_id})
                 self._discard(container)
                 container = None
 

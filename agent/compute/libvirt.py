@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import stat
 import threading
@@ -153,8 +154,10 @@ class LibvirtDriver(ComputeDriver):
     name = "libvirt"
 
     def __init__(self, agent_name: str, vm_dir: Path, uri: str = "qemu:///system",
-                 virt_type: str = "auto", stop_timeout: float = 10.0):
+                 virt_type: str = "auto", stop_timeout: float = 10.0, spec_key: bytes | None = None):
         self.agent_name = agent_name
+        # Without the agent's key (tests), one for this process: a restart redefines its domains.
+        self.spec_key = spec_key or os.urandom(32)
         self.uri = uri
         self.stop_timeout = stop_timeout
         self.vm_dir = Path(vm_dir).absolute()
@@ -367,7 +370,7 @@ class LibvirtDriver(ComputeDriver):
             user_data=vm.user_data.encode(), ssh_keys=vm.ssh_keys, secret_files=vm.secret_files,
             **({"network_config": network_config(vm.nic)} if vm.nic else {})))
         config = dom_xml.DomainConfig(
-            tags=dom_xml.InstanceTags(instance_id, self.agent_name, name, project, spec.spec_hash()),
+            tags=dom_xml.InstanceTags(instance_id, self.agent_name, name, project, self.spec_hash(spec)),
             virt_type=self.virt_type, vcpus=spec.vcpus, memory_bytes=spec.memory_bytes,
             disk_path=str(directory / DISK_FILE), seed_path=str(directory / SEED_FILE),
             console_log=str(directory / CONSOLE_FILE), boot=boot,
@@ -435,7 +438,7 @@ class LibvirtDriver(ComputeDriver):
             if dom is not None and (tags is None or tags.agent != self.agent_name):
                 owner = tags.agent if tags else "nobody (no thecloud metadata)"
                 return self._failed(instance_id, f"domain {dom.name()} belongs to {owner!r}")
-            if dom is not None and tags.spec_hash != spec.spec_hash():
+            if dom is not None and not spec.hash_matches(tags.spec_hash, self.spec_key):
                 log.info("spec of %s changed; recreating its domain", instance_id,
                          extra={"instance_id": instance_id})
                 self._discard(conn, instance_id, dom)

@@ -21,6 +21,7 @@ class KindRouter(ComputeDriver):
     def __init__(self, drivers: list[ComputeDriver]):
         self.drivers = list(drivers)
         self.by_kind = {KIND_OF_DRIVER[d.name]: d for d in self.drivers}
+        self.spec_key = self.drivers[0].spec_key     # select.py gives them all the agent's key
 
     def kinds(self) -> list[str]:
         return sorted(self.by_kind)

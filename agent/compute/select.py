@@ -5,6 +5,7 @@ from pathlib import Path
 
 from agent.compute.base import ComputeDriver
 from agent.compute.router import KindRouter
+from agent.compute.spec_key import load_spec_key
 from common.config import ConfigError
 
 DRIVERS = ("docker", "libvirt")
@@ -26,18 +27,20 @@ def driver_names(value: str) -> list[str]:
 def compute_driver(config) -> ComputeDriver:
     """Build the configured drivers (raises CloudError when an engine does not answer)."""
     drivers: list[ComputeDriver] = []
+    spec_key = load_spec_key(config.data_dir)
     try:
         for name in driver_names(config.compute_driver):
             if name == "docker":
                 from agent.compute.docker import DockerDriver
                 drivers.append(DockerDriver(config.name, base_url=config.docker_host,
-                                            stop_timeout=config.stop_timeout))
+                                            stop_timeout=config.stop_timeout, spec_key=spec_key,
+                                            pids_limit=config.container_pids_limit))
             else:
                 from agent.compute.libvirt import LibvirtDriver
                 vm_dir = Path(config.vm_dir) if config.vm_dir else Path(config.data_dir) / "vms"
                 drivers.append(LibvirtDriver(config.name, vm_dir, uri=config.libvirt_uri,
                                              virt_type=config.virt_type,
-                                             stop_timeout=config.stop_timeout))
+                                             stop_timeout=config.stop_timeout, spec_key=spec_key))
     except BaseException:
         for driver in drivers:
             driver.close()

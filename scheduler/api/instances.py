@@ -13,7 +13,7 @@ from common.ids import check_labels, check_name, new_id
 from proto.v1 import agent_pb2, public_pb2, public_pb2_grpc
 from common import requestid
 from scheduler.api import admission, convert, network_input, validate, volume_input
-from scheduler.api import vm_input
+from scheduler.api import secret_input, vm_input
 from scheduler.auth import identity
 from scheduler.api.events import record_placement_failure
 from scheduler.placement import PlacementRequest
@@ -121,6 +121,7 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         name = check_name(request.name, "name")
         project = validate.project(request.project)
         spec = validate.instance_spec(request.spec)
+        secret_input.require_secret_use(project, spec)
         if spec["kind"] == "vm":
             with self.store.read_lock:
                 vm_input.resolve_image(self.store.read(), project, spec)

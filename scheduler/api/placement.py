@@ -11,7 +11,7 @@ from common.errors import (AlreadyExists, CloudError, InvalidArgument, NotFound,
                            raise_for_result, rpc_errors)
 from common.ids import LABEL_KEY_RE, check_labels, check_name, new_id, new_request_id
 from proto.v1 import placement_pb2, placement_pb2_grpc
-from scheduler.api import convert, validate
+from scheduler.api import convert, secret_input, validate
 from scheduler.placement import groups as g
 from scheduler.placement.planner import Planner, Settings
 from scheduler.proposer import now_ms
@@ -187,6 +187,8 @@ class PlacementServicer(placement_pb2_grpc.PlacementServicer):
         if not 1 <= request.count <= MAX_BATCH:
             raise InvalidArgument("count", f"must be between 1 and {MAX_BATCH}")
         base, project, spec, labels = self._validated(template)
+        secret_input.require_secret_use(project, spec)
+        secret_input.check_secrets_exist(self.store, project, spec)
         width = len(str(request.count))
         names = [check_name(f"{base}-{i:0{width}d}", "template.name") for i in range(1, request.count + 1)]
         await_group(self.store, project, spec)

@@ -5,10 +5,12 @@ import re
 
 from common.errors import InvalidArgument, NotFound
 from common.ids import check_name
+from scheduler.auth import identity
 from scheduler.state import secrets as secret_state
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_SECRET_ENV = 64
+SECRET_USE = "secret.use"
 
 
 def instance_secrets(spec) -> dict:
@@ -25,6 +27,14 @@ def instance_secrets(spec) -> dict:
             raise InvalidArgument("spec.secret_env", f"${var} is also set in spec.env")
         check_name(name, "spec.secret_env")
     return {"secret_env": dict(spec.secret_env)}
+
+
+def require_secret_use(project: str, spec: dict) -> None:
+    """PERMISSION_DENIED naming `secret.use` unless the caller may put the project's
+    secrets into an instance: one that references any (as env or files) receives
+    their values, which `instance.create` alone must not reveal."""
+    if spec.get("secret_env") or spec.get("secret_files"):
+        identity.require(SECRET_USE, project)
 
 
 def check_secrets_exist(store, project: str, spec: dict) -> None:

@@ -20,12 +20,12 @@ def new_instance_id() -> str:
 
 def ensure(instance_id: str, command=HTTPD, desired: str = "running", term: int = 1,
            image: str = BUSYBOX_IMAGE, vcpus: int = 1, memory: int = 64 * MiB,
-           name: str = "web", env: dict | None = None) -> agent_pb2.EnsureInstanceRequest:
+           name: str = "web", env: dict | None = None, disk: int = 0) -> agent_pb2.EnsureInstanceRequest:
     return agent_pb2.EnsureInstanceRequest(
         fence=agent_pb2.Fence(term=term, leader="test-scheduler"), instance_id=instance_id,
         name=name, project="default", desired_state=desired,
         spec=resources_pb2.InstanceSpec(image=image, vcpus=vcpus, memory_bytes=memory,
-                                        command=list(command), env=env or {}))
+                                        command=list(command), env=env or {}, disk_bytes=disk))
 
 
 def container_of(docker_client, instance_id: str):

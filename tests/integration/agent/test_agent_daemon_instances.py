@@ -183,9 +183,9 @@ def test_a_command_that_does_not_exist_fails_with_its_exit_code_and_logs(start_a
     iid = new_instance_id()
     observed = stub.EnsureInstance(ensure(iid, command=["/no/such/binary"]))
     if observed.state == State.INSTANCE_STATE_RUNNING:  # it may not have died yet
-        observed = wait_for(lambda: next(i for i in stub.ListInstances(
+        observed = wait_for(lambda: next((i for i in stub.ListInstances(
             agent_pb2.ListAgentInstancesRequest()).instances
-            if i.state != State.INSTANCE_STATE_RUNNING), timeout=5)
+            if i.state != State.INSTANCE_STATE_RUNNING), None), timeout=30)
     assert observed.state == State.INSTANCE_STATE_FAILED
     assert observed.exit_code == 127 and observed.reason == "exited with code 127"
     logs = stub.InstanceLogs(agent_pb2.AgentInstanceLogsRequest(instance_id=iid)).data

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli.errors import RpcFailure
 from cli.main import run as cloud
-from proto.v1 import audit_pb2, iam_pb2, public_pb2, resources_pb2 as pb, secrets_pb2
+from proto.v1 import audit_pb2, iam_pb2, placement_pb2, public_pb2, resources_pb2 as pb, secrets_pb2
 from iam_harness import make_project, make_user, raw_channel, token_client
 from iam_requests import invoke, message_class, public_methods
 
@@ -106,6 +106,53 @@ def test_secret_reaches_the_container_and_nowhere_on_disk(cluster, docker_client
         hits += _files_containing(home / "data" / name, needles)
     hits += _files_containing(home / "log", needles)
     assert not hits, hits
+
+
+def test_putting_a_secret_into_an_instance_needs_secret_use(cluster):
+    """Finding 7: `instance.create` alone does not let a member read a secret through an
+    instance's environment (and its logs); `secret.use` must be granted."""
+    make_project(cluster, "usage")
+    cluster.call("Secrets", "CreateSecret", secrets_pb2.CreateSecretRequest(
+        name="db", project="usage", value=b"members-may-not-see-this"))
+    mel = token_client(cluster, make_user(cluster, "mel", "member", "usage"))
+    leaky = spec(secret_env={"DB_PASSWORD": "db"}, command=["env"])
+    with pytest.raises(RpcFailure) as err:
+        mel.call("Instances", "CreateInstance", public_pb2.CreateInstanceRequest(
+            name="leak", project="usage", spec=leaky))
+    assert err.value.code == grpc.StatusCode.PERMISSION_DENIED and "secret.use" in err.value.details
+    with pytest.raises(RpcFailure) as err:
+        mel.call("Placement", "CreateInstances", placement_pb2.CreateInstancesRequest(
+            template=public_pb2.CreateInstanceRequest(name="leaks", project="usage", spec=leaky), count=2))
+    assert err.value.code == grpc.StatusCode.PERMISSION_DENIED and "secret.use" in err.value.details
+    # Nothing was created; a member still creates instances without secrets.
+    assert not cluster.call("Instances", "ListInstances", public_pb2.ListInstancesRequest(
+        project="usage")).instances
+    mel.call("Instances", "CreateInstance", public_pb2.CreateInstanceRequest(
+        name="plain", project="usage", spec=spec()))
+
+    # Granted: a role naming secret.use, bound beside member in this project only.
+    cluster.call("Roles", "CreateRole", iam_pb2.CreateRoleRequest(name="secret-user",
+                                                                   permissions=["secret.use"]))
+    cluster.call("Roles", "BindRole", iam_pb2.BindRoleRequest(
+        binding=iam_pb2.RoleBinding(principal="mel", role="secret-user", project="usage")))
+    mel.call("Instances", "CreateInstance", public_pb2.CreateInstanceRequest(
+        name="app", project="usage", spec=spec(secret_env={"DB_PASSWORD": "db"})))
+    # Elsewhere the grant does not reach: mel is a member of "elsewhere" without it.
+    make_project(cluster, "elsewhere")
+    cluster.call("Roles", "BindRole", iam_pb2.BindRoleRequest(
+        binding=iam_pb2.RoleBinding(principal="mel", role="member", project="elsewhere")))
+    cluster.call("Secrets", "CreateSecret", secrets_pb2.CreateSecretRequest(
+        name="db", project="elsewhere", value=b"nor-this"))
+    with pytest.raises(RpcFailure) as err:
+        mel.call("Instances", "CreateInstance", public_pb2.CreateInstanceRequest(
+            name="app", project="elsewhere", spec=spec(secret_env={"DB_PASSWORD": "db"})))
+    assert err.value.code == grpc.StatusCode.PERMISSION_DENIED and "secret.use" in err.value.details
+    names = {i.meta.name for i in cluster.call("Instances", "ListInstances",
+                                               public_pb2.ListInstancesRequest(project="usage")).instances}
+    assert names == {"plain", "app"}
+    for name in names:
+        cluster.call("Instances", "DeleteInstance", public_pb2.DeleteInstanceRequest(
+            name=name, project="usage"))
 
 
 def test_audit_log_names_who_did_what_and_never_values(cluster):

@@ -26,6 +26,7 @@ def test_defaults(monkeypatch):
     assert config.data_dir == Path("/var/lib/thecloud/agent")
     assert config.heartbeat_interval == 1.0 and config.compute_driver == "docker"
     assert config.memory_bytes == 0 and config.disk_bytes == 0
+    assert config.container_pids_limit == 1024
 
 
 def test_file_then_environment_then_flags(tmp_path, monkeypatch):
@@ -65,6 +66,7 @@ heartbeat_interval = 2
     ('capacity_vcpus = -1', "capacity_vcpus"),
     ('heartbeat_interval = 0', "heartbeat_interval"),
     ('log_level = "loud"', "log_level"),
+    ('container_pids_limit = 3', "container_pids_limit"),
     ('capacity_vcpus = "many"', "capacity_vcpus"),
     ('colour = "blue"', "colour"),
 ])

@@ -19,6 +19,7 @@ class MemoryDriver(ComputeDriver):
     """Instances as dict entries; `delay` makes ensure slow to expose interleavings."""
 
     name = "memory"
+    spec_key = b"m" * 32
 
     def __init__(self):
         self.instances: dict[str, Observed] = {}

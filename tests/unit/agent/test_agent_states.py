@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from agent.compute.base import InstanceSpec
-from agent.compute.docker import epoch_ms, instance_state, restarts
+from agent.compute.docker import confinement_gap, epoch_ms, instance_state, restarts
 from proto.v1 import resources_pb2
 
 S = resources_pb2.InstanceState
@@ -37,21 +37,24 @@ def test_docker_times_become_epoch_milliseconds():
     assert epoch_ms("2024-01-02T04:04:05.5+01:00") == 1704164645500
 
 
+KEY = b"k" * 32
+
+
 def test_spec_hash_follows_what_needs_a_new_container():
     spec = resources_pb2.InstanceSpec(image="img", vcpus=1, memory_bytes=64, command=["a"],
                                       env={"B": "2", "A": "1"}, host_labels={"zone": "a"})
-    base = InstanceSpec.from_proto(spec).spec_hash()
+    base = InstanceSpec.from_proto(spec).spec_hash(KEY)
     same = resources_pb2.InstanceSpec()
     same.CopyFrom(spec)
     same.host_labels["zone"] = "b"  # placement only
-    assert InstanceSpec.from_proto(same).spec_hash() == base
+    assert InstanceSpec.from_proto(same).spec_hash(KEY) == base
     for change in (lambda s: setattr(s, "image", "other"), lambda s: setattr(s, "vcpus", 2),
                    lambda s: setattr(s, "memory_bytes", 65), lambda s: s.command.append("b"),
                    lambda s: s.env.update({"A": "9"}), lambda s: setattr(s, "restart_policy", "always")):
         changed = resources_pb2.InstanceSpec()
         changed.CopyFrom(spec)
         change(changed)
-        assert InstanceSpec.from_proto(changed).spec_hash() != base
+        assert InstanceSpec.from_proto(changed).spec_hash(KEY) != base
     assert InstanceSpec.from_proto(resources_pb2.InstanceSpec(image="i", vcpus=1, memory_bytes=1)).restart_policy == "never"
 
 
@@ -61,3 +64,23 @@ def test_spec_hash_follows_what_needs_a_new_container():
 ])
 def test_restart_policy_decides_whether_an_exited_instance_runs_again(policy, exit_code, expected):
     assert restarts(policy, exit_code) is expected
+
+
+CONFINED = {"NetworkMode": "none", "CapDrop": ["ALL"], "CapAdd": ["CHOWN", "NET_RAW"],
+            "SecurityOpt": ["no-new-privileges"], "PidsLimit": 1024}
+
+
+@pytest.mark.parametrize("change, gap", [
+    ({}, ""),
+    ({"PidsLimit": 50}, ""),                                   # another limit applies to new ones
+    ({"CapDrop": ["CAP_ALL"], "CapAdd": ["CAP_CHOWN"]}, ""),   # newer engines spell them so
+    ({"NetworkMode": "default"}, "network mode 'default'"),
+    ({"NetworkMode": "bridge"}, "network mode 'bridge'"),
+    ({"CapDrop": None}, "capabilities not dropped"),
+    ({"CapAdd": ["SYS_ADMIN", "CHOWN"]}, "capabilities SYS_ADMIN"),
+    ({"SecurityOpt": None}, "no no-new-privileges"),
+    ({"PidsLimit": None}, "no pids limit"),
+    ({"PidsLimit": 0}, "no pids limit"),
+])
+def test_confinement_gap_names_what_an_older_container_lacks(change, gap):
+    assert confinement_gap({**CONFINED, **change}) == gap
