@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import grp
 import hashlib
 import http.client
 import os
@@ -38,10 +39,17 @@ class ImageFileRef:
 
 
 def qemu_group() -> int | None:
-    """The primary group of the user libvirt runs qemu as, None when there is none here."""
+    """The group libvirt runs qemu as (Debian's qemu.conf: libvirt-qemu, the user's own
+    group; narrower than its primary group kvm, which /dev/kvm users share), else that
+    user's primary group; None when there is no qemu user here."""
     for name in QEMU_USERS:
         with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name).pw_gid
+            user = pwd.getpwnam(name)
+            with contextlib.suppress(KeyError):
+                group = grp.getgrnam(name)
+                if name in group.gr_mem or group.gr_gid == user.pw_gid:
+                    return group.gr_gid
+            return user.pw_gid
     return None
 
 
@@ -79,7 +87,7 @@ class ImageCache:
         self._own(self.root, 0o750 if self.group is not None else 0o700)
         for path in self.root.iterdir():
             if len(path.name) == 64 and path.is_file():
-                self._own(path, self._file_mode)
+                self._tighten(path)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -91,6 +99,17 @@ class ImageCache:
         if self.group is not None and os.geteuid() == 0:
             os.chown(path, 0, self.group)
         path.chmod(mode)
+
+    def _tighten(self, path: Path) -> None:
+        """A file cached by an older agent (0644 root:root) gets today's mode and group.
+        A file libvirt has handed to qemu's user keeps its owner: libvirt counts the
+        domains using it and refuses to start another one on a file whose owner changed
+        under it ("Setting different DAC user or group … already in use")."""
+        info = path.stat()
+        if info.st_uid == 0 and info.st_gid == 0:
+            self._own(path, self._file_mode)
+        else:
+            path.chmod(self._file_mode)
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256
