@@ -169,18 +169,21 @@ def test_file_dirs_are_judged_on_real_paths(tmp_path):
 
 
 def test_cache_modes_and_files_in_use_keep_their_owner(tmp_path):
-    from agent.compute.imagecache import ImageCache, qemu_group
+    import pwd
+
+    from agent.compute.imagecache import QEMU_USERS, ImageCache, qemu_group
     group = qemu_group()
     if group is None or os.geteuid() != 0:
         pytest.skip("needs root and a qemu user")
+    qemu_uid = next(u.pw_uid for u in pwd.getpwall() if u.pw_name in QEMU_USERS)
     root = tmp_path / "images"
     root.mkdir()
     old, in_use = root / ("a" * 64), root / ("b" * 64)
     old.write_bytes(b"cached by an older agent")
     old.chmod(0o644)
     in_use.write_bytes(b"handed to qemu by libvirt")
-    os.chown(in_use, 64055, group)
+    os.chown(in_use, qemu_uid, group)
     ImageCache(root)
     assert (root.stat().st_mode & 0o777, root.stat().st_gid) == (0o750, group)
     assert (old.stat().st_mode & 0o777, old.stat().st_uid, old.stat().st_gid) == (0o640, 0, group)
-    assert (in_use.stat().st_uid, in_use.stat().st_mode & 0o777) == (64055, 0o640)
+    assert (in_use.stat().st_uid, in_use.stat().st_mode & 0o777) == (qemu_uid, 0o640)
