@@ -186,7 +186,9 @@ def _addresses(policy: FetchPolicy, url: imageurl.ImageUrl, port: int) -> list[s
     for text in addresses:
         address = ipaddress.ip_address(text.split("%", 1)[0])
         if not policy.admits(url.host, address):
-            raise FetchRefused(f"{url.host} resolves to {address}, which this host's "
+            # Not the address itself: the reason reaches project members, and it would
+            # turn the agent into a resolver of the host's internal names.
+            raise FetchRefused(f"{url.host} resolves to an address this host's "
                                "image_fetch_allow does not admit (by default only public "
                                "addresses: no loopback, private, link-local, CGNAT or multicast)")
     return addresses
