@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.compute.imagefetch import FetchPolicy, check_allow
 from agent.compute.select import DRIVERS, driver_names
 from common.config import ConfigError, load, option
 from common.ids import NAME_RE
@@ -44,6 +45,10 @@ class AgentConfig:
     compute_driver: str = option("docker", "Compute drivers, comma-separated: docker (containers), libvirt (VMs), or docker,libvirt.")
     libvirt_uri: str = option("qemu:///system", "libvirt connection URI of the libvirt driver.")
     vm_dir: str = option("", "Where VM disks, seed ISOs, consoles and the image cache live; every directory above it must be o+x for the qemu user. Empty: <data_dir>/vms.")
+    image_file_dirs: list[str] = option([], "Directories file: image URLs may be read from (real paths, symlinks resolved); empty: no file: images on this host.")
+    image_fetch_allow: list[str] = option([], "Where http(s) images may be fetched from: CIDRs, host names, and `public` for every public address; empty: public addresses only (never loopback, private, link-local, CGNAT or multicast).")
+    image_max_bytes: str = option("64G", "Largest image file the agent fetches (e.g. 64G); a bigger Content-Length or body is refused.")
+    image_fetch_timeout: float = option(30.0, "Seconds an image fetch may wait to connect or for the next bytes.")
     virt_type: str = option("auto", "Domain type: auto (kvm where a KVM guest really runs, else qemu), kvm or qemu.")
     docker_host: str = option("", "Docker Engine endpoint (e.g. unix:///var/run/docker.sock); empty means DOCKER_HOST or the default socket.")
     stop_timeout: float = option(10.0, "Seconds a stopping instance gets between SIGTERM and SIGKILL.")
@@ -81,6 +86,20 @@ class AgentConfig:
         driver_names(self.compute_driver)
         if self.virt_type not in ("auto", "kvm", "qemu"):
             raise ConfigError(f"virt_type: {self.virt_type!r} is not one of auto, kvm, qemu")
+        for directory in self.image_file_dirs:
+            if not Path(directory).is_absolute():
+                raise ConfigError(f"image_file_dirs: {directory!r} is not an absolute path")
+        try:
+            check_allow(self.image_fetch_allow)
+        except ValueError as err:
+            raise ConfigError(f"image_fetch_allow: {err}") from None
+        try:
+            if parse_size(self.image_max_bytes) <= 0:
+                raise ValueError(f"{self.image_max_bytes!r} is not positive")
+        except ValueError as err:
+            raise ConfigError(f"image_max_bytes: {err}") from None
+        if self.image_fetch_timeout <= 0:
+            raise ConfigError("image_fetch_timeout: must be positive")
         if self.capacity_vcpus < 0:
             raise ConfigError("capacity_vcpus: must be 0 (detect) or positive")
         for field in ("capacity_memory", "capacity_disk"):
@@ -126,6 +145,11 @@ class AgentConfig:
             return str(ipaddress.IPv4Address(host))
         except ValueError:
             return ""
+
+    @property
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(file_dirs=tuple(self.image_file_dirs), allow=tuple(self.image_fetch_allow),
+                           max_bytes=parse_size(self.image_max_bytes), timeout=self.image_fetch_timeout)
 
     @property
     def memory_bytes(self) -> int:

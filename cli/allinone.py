@@ -15,6 +15,8 @@ The same daemons and configs as a real deployment, only every address is on
     data/<name>/        each daemon's data directory
     log/<name>.log      each daemon's stdout and stderr
     run/<name>.pid      each running daemon's pid
+    images/             files `cloud image import --file` may register (with the
+                        checkout's build/ and the VM test guest cache: image_file_dirs)
 
 Ports: schedulers' API at BASE+1.., Raft at BASE+101.., the agent at BASE+200,
 metrics at BASE+4..6 (schedulers) and BASE+7 (agent), enrollment at BASE+8 (sched-1),
@@ -224,7 +226,8 @@ class AllInOne:
 
     def prepare(self) -> None:
         """Create whatever is missing: directories, CA, certificates, secret, configs."""
-        for directory in (self.home, self.etc_dir, self.home / "log", self.home / "run"):
+        for directory in (self.home, self.etc_dir, self.home / "log", self.home / "run",
+                          self.home / "images"):
             directory.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o700)
         ensure_ca(self.ca_dir, self.cluster_name)
@@ -277,10 +280,18 @@ class AllInOne:
             "tls_dir": self.tls_dir,
             "compute_driver": self.compute_driver,
             "metrics_listen": self.metrics_address(self.agent.name),
+            "image_file_dirs": [str(d) for d in self.image_file_dirs()],
             **self.agent_overrides,
         }
         return f"# Written by {CLI_CONFIG_MARK} for {self.agent.name}; rewritten on every `up`.\n" + \
             tomlwriter.dumps(doc)
+
+    def image_file_dirs(self) -> list[Path]:
+        """Where `cloud image import --file` may take images from on this one-machine cluster:
+        <home>/images, the checkout's build/ (`make guest-image`) and the VM tests' guest
+        cache. Anything else: copy it into <home>/images first."""
+        return [self.home / "images", Path(__file__).resolve().parents[1] / "build",
+                Path(os.environ.get("THECLOUD_VM_CACHE", "/var/cache/thecloud/vm-guest"))]
 
     def cli_config(self) -> CliConfig:
         tls = self.admin_tls

@@ -12,7 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import diskimage
+from common import diskimage, imageurl
+from common.errors import InvalidArgument
 
 from cli.errors import CliError, UsageError
 
@@ -37,8 +38,10 @@ def file_url(path: str) -> str:
 
 def read_source(url: str) -> SourceFacts:
     """Stream `url` once: sha256, size, and the format and virtual size from its header."""
-    if urllib.parse.urlparse(url).scheme not in ("file", "http", "https"):
-        raise UsageError(f"{url}: only file://, http:// and https:// URLs are supported")
+    try:
+        url = imageurl.parse(url, "--url").url
+    except InvalidArgument as err:
+        raise UsageError(str(err)) from None
     digest = hashlib.sha256()
     size = 0
     header = b""

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import grp
 import hashlib
+import http.client
 import os
+import pwd
 import shutil
 import subprocess
 import threading
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import diskimage
+from agent.compute.imagefetch import FetchFailed, FetchPolicy, FetchRefused, open_file, open_web
+from common import diskimage, imageurl
+from common.errors import InvalidArgument
 
 _CHUNK = 1024 * 1024
-FETCH_TIMEOUT = 60.0
+QEMU_USERS = ("libvirt-qemu", "qemu")      # Debian's name for the user qemu runs as, then Fedora's
 
 
 class ImageError(Exception):
@@ -35,24 +38,78 @@ class ImageFileRef:
     size_bytes: int = 0
 
 
-def _open_source(url: str):
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme == "file":
-        return open(urllib.parse.unquote(parsed.path), "rb")
-    if parsed.scheme in ("http", "https"):
-        return urllib.request.urlopen(url, timeout=FETCH_TIMEOUT)  # noqa: S310 - scheme checked
-    raise ImageError(f"cannot fetch {url!r}: only file://, http:// and https:// are supported")
+def qemu_group() -> int | None:
+    """The group libvirt runs qemu as (Debian's qemu.conf: libvirt-qemu, the user's own
+    group; narrower than its primary group kvm, which /dev/kvm users share), else that
+    user's primary group; None when there is no qemu user here."""
+    for name in QEMU_USERS:
+        with contextlib.suppress(KeyError):
+            user = pwd.getpwnam(name)
+            with contextlib.suppress(KeyError):
+                group = grp.getgrnam(name)
+                if name in group.gr_mem or group.gr_gid == user.pw_gid:
+                    return group.gr_gid
+            return user.pw_gid
+    return None
+
+
+@contextlib.contextmanager
+def _open_source(ref: ImageFileRef, policy: FetchPolicy, limit: int):
+    try:
+        url = imageurl.parse(ref.url, "url")
+    except InvalidArgument as err:
+        raise ImageError(f"cannot fetch {ref.url!r}: {err}") from None
+    try:
+        if url.is_file:
+            with open_file(policy, url.path) as source:
+                yield source
+        else:
+            with open_web(policy, url, limit) as source:
+                yield source
+    except (FetchRefused, FetchFailed) as err:
+        raise ImageError(f"cannot fetch {url.url}: {err}") from None
 
 
 class ImageCache:
-    """Files under `root`, named by sha256; readable by the qemu user (0644 in a 0755 dir)."""
+    """Files under `root`, named by sha256, readable by root and the qemu user's group only.
 
-    def __init__(self, root: Path):
+    qemu (its own user) opens the base image through each overlay's backing chain and
+    the kernel and initrd of a direct boot, and libvirt does not relabel directories:
+    so the directory is 0750 and each file 0640, both owned root:<qemu group>. Where no
+    qemu user exists, nobody but root needs them: 0700 and 0600.
+    """
+
+    def __init__(self, root: Path, policy: FetchPolicy | None = None):
         self.root = Path(root)
+        self.policy = policy or FetchPolicy()
+        self.group = qemu_group()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o755)
+        self._own(self.root, 0o750 if self.group is not None else 0o700)
+        for path in self.root.iterdir():
+            if len(path.name) == 64 and path.is_file():
+                self._tighten(path)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    @property
+    def _file_mode(self) -> int:
+        return 0o640 if self.group is not None else 0o600
+
+    def _own(self, path: Path, mode: int) -> None:
+        if self.group is not None and os.geteuid() == 0:
+            os.chown(path, 0, self.group)
+        path.chmod(mode)
+
+    def _tighten(self, path: Path) -> None:
+        """A file cached by an older agent (0644 root:root) gets today's mode and group.
+        A file libvirt has handed to qemu's user keeps its owner: libvirt counts the
+        domains using it and refuses to start another one on a file whose owner changed
+        under it ("Setting different DAC user or group … already in use")."""
+        info = path.stat()
+        if info.st_uid == 0 and info.st_gid == 0:
+            self._own(path, self._file_mode)
+        else:
+            path.chmod(self._file_mode)
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256
@@ -81,27 +138,41 @@ class ImageCache:
         with self._lock(sha256):
             if target.exists():
                 return target
-            partial = self.root / f".{sha256}.part"
-            digest = hashlib.sha256()
-            size = 0
-            try:
-                with _open_source(ref.url) as source, open(partial, "wb") as out:
-                    while chunk := source.read(_CHUNK):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
-            except (OSError, ValueError) as err:
-                partial.unlink(missing_ok=True)
-                raise ImageError(f"cannot fetch {ref.url}: {err}") from None
-            if digest.hexdigest() != sha256:
-                partial.unlink(missing_ok=True)
-                raise ImageError(f"checksum mismatch for {ref.url}: expected sha256 {sha256}, "
-                                 f"got {digest.hexdigest()}")
-            partial.chmod(0o644)
-            os.replace(partial, target)
+            self._download(ref, sha256, target)
             return target
+
+    def _download(self, ref: ImageFileRef, sha256: str, target: Path) -> None:
+        limit = min(self.policy.max_bytes, ref.size_bytes) if ref.size_bytes > 0 \
+            else self.policy.max_bytes
+        partial = self.root / f".{sha256}.part"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with _open_source(ref, self.policy, limit) as source, open(fd, "wb") as out:
+                while chunk := source.read(_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ImageError(f"cannot fetch {ref.url}: more than {limit} bytes (the "
+                                         "size it was registered with, or image_max_bytes)")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except (OSError, ValueError, http.client.HTTPException) as err:
+            partial.unlink(missing_ok=True)
+            raise ImageError(f"cannot fetch {ref.url}: {err}") from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        if digest.hexdigest() != sha256:
+            partial.unlink(missing_ok=True)
+            # Never the digest computed: with it, a caller who can point an import at a
+            # file it cannot read would learn that file's checksum.
+            raise ImageError(f"checksum mismatch: the bytes at {ref.url} are not the ones "
+                             "registered for this image")
+        self._own(partial, self._file_mode)
+        os.replace(partial, target)
 
 
 def create_overlay(base: Path, base_format: str, overlay: Path, size_bytes: int) -> None:

@@ -25,6 +25,7 @@ from agent.compute import domain as dom_xml
 from agent.compute.base import RUNNING, STOPPED, ComputeDriver, InstanceSpec, Observed, State
 from agent.compute.cloudinit import network_config
 from agent.compute.imagecache import ImageCache, ImageError, create_overlay
+from agent.compute.imagefetch import FetchPolicy
 from agent.compute.libvirt_events import DomainEvents, start_event_loop
 from agent.compute.qemulog import domain_failure
 from agent.compute.seed import MAX_USER_DATA, SeedData, write_seed_iso
@@ -154,7 +155,8 @@ class LibvirtDriver(ComputeDriver):
     name = "libvirt"
 
     def __init__(self, agent_name: str, vm_dir: Path, uri: str = "qemu:///system",
-                 virt_type: str = "auto", stop_timeout: float = 10.0, spec_key: bytes | None = None):
+                 virt_type: str = "auto", stop_timeout: float = 10.0, spec_key: bytes | None = None,
+                 fetch_policy: FetchPolicy | None = None):
         self.agent_name = agent_name
         # Without the agent's key (tests), one for this process: a restart redefines its domains.
         self.spec_key = spec_key or os.urandom(32)
@@ -175,7 +177,7 @@ class LibvirtDriver(ComputeDriver):
         for directory in (self.vm_dir, self.instances_dir):
             directory.chmod(0o711)
         check_reachable(self.instances_dir)
-        self.cache = ImageCache(self.vm_dir / "images")
+        self.cache = ImageCache(self.vm_dir / "images", fetch_policy)
         try:
             self.virt = choose_virt_type(
                 virt_type, lambda: cached_probe(self._connect(), uri, self.vm_dir / "probe"))

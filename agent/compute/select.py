@@ -40,7 +40,8 @@ def compute_driver(config) -> ComputeDriver:
                 vm_dir = Path(config.vm_dir) if config.vm_dir else Path(config.data_dir) / "vms"
                 drivers.append(LibvirtDriver(config.name, vm_dir, uri=config.libvirt_uri,
                                              virt_type=config.virt_type,
-                                             stop_timeout=config.stop_timeout, spec_key=spec_key))
+                                             stop_timeout=config.stop_timeout, spec_key=spec_key,
+                                             fetch_policy=config.fetch_policy))
     except BaseException:
         for driver in drivers:
             driver.close()

@@ -50,8 +50,8 @@ def import_command(args, ctx) -> int:
     if args.format and args.format != facts.format:
         raise UsageError(f"{args.file or args.url} is a {facts.format} image, not {args.format}")
     if args.sha256 and args.sha256.lower() != facts.sha256:
-        raise CliError(f"checksum mismatch: {args.file or args.url} has sha256 {facts.sha256}, "
-                       f"not {args.sha256.lower()}")
+        raise CliError(f"checksum mismatch: the bytes of {args.file or args.url} are not the "
+                       "ones --sha256 names")
     if (args.initrd or args.cmdline) and not args.kernel:
         raise UsageError("--initrd and --cmdline are boot properties of a --kernel")
     request = images_pb2.ImportImageRequest(

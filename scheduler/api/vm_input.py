@@ -3,15 +3,14 @@ and resolving the image a VM names into what its agent needs."""
 from __future__ import annotations
 
 import re
-import urllib.parse
 
+from common import imageurl
 from common.errors import InvalidArgument, NotFound
 from scheduler.state import records as r
 
 MAX_USER_DATA = 64 * 1024          # bytes; the same limit the agent's seed builder keeps
 MAX_SSH_KEYS, MAX_SSH_KEY = 32, 16 * 1024
 IMAGE_FORMATS = ("qcow2", "raw")
-URL_SCHEMES = ("file", "http", "https")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _SSH_KEY_RE = re.compile(r"^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?$")
 
@@ -60,17 +59,13 @@ def image_file(message, field: str, required: bool = True) -> dict | None:
         if required:
             raise InvalidArgument(f"{field}.url", "is required")
         return None
-    scheme = urllib.parse.urlparse(message.url).scheme
-    if scheme not in URL_SCHEMES:
-        raise InvalidArgument(f"{field}.url", f"scheme {scheme!r} is not one of {', '.join(URL_SCHEMES)}")
-    if scheme == "file" and not urllib.parse.urlparse(message.url).path.startswith("/"):
-        raise InvalidArgument(f"{field}.url", "a file:// URL needs an absolute path")
+    url = imageurl.parse(message.url, f"{field}.url")
     sha256 = message.sha256.lower()
     if not _SHA256_RE.match(sha256):
         raise InvalidArgument(f"{field}.sha256", "must be 64 hex digits")
     if message.size_bytes <= 0:
         raise InvalidArgument(f"{field}.size_bytes", "must be positive")
-    return {"url": message.url, "sha256": sha256, "size_bytes": message.size_bytes}
+    return {"url": url.url, "sha256": sha256, "size_bytes": message.size_bytes}
 
 
 def import_request(request) -> dict:

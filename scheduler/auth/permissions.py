@@ -22,6 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from common import imageurl
+from common.errors import InvalidArgument
+
 PROJECT, CLUSTER, SELF, AGENT, PUBLIC = "project", "cluster", "self", "agent", "public"
 
 DEFAULT_PROJECT = "default"
@@ -74,9 +77,18 @@ def _principals_list(request):
     return "user.list", CLUSTER, ""
 
 
+def _reads_host_files(url: str) -> bool:
+    """Decided on the URL as the servicer and the agent read it (common/imageurl.py); one
+    that does not parse is judged a file: URL, so its caller learns nothing but the refusal."""
+    try:
+        return imageurl.parse(url).is_file
+    except InvalidArgument:
+        return True
+
+
 def _image_import(request):
     urls = (request.disk.url, request.kernel.url, request.initrd.url)
-    if any(url.startswith("file:") for url in urls):
+    if any(_reads_host_files(url) for url in urls if url):
         return "image.import-file", CLUSTER, ""
     return "image.import", PROJECT, request.project or DEFAULT_PROJECT
 

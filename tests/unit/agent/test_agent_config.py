@@ -69,6 +69,11 @@ heartbeat_interval = 2
     ('container_pids_limit = 3', "container_pids_limit"),
     ('capacity_vcpus = "many"', "capacity_vcpus"),
     ('colour = "blue"', "colour"),
+    ('image_file_dirs = ["images"]', "image_file_dirs"),
+    ('image_fetch_allow = ["10.0.0.0/33"]', "image_fetch_allow"),
+    ('image_fetch_allow = ["user@mirror"]', "image_fetch_allow"),
+    ('image_max_bytes = "0"', "image_max_bytes"),
+    ('image_fetch_timeout = 0', "image_fetch_timeout"),
 ])
 def test_bad_options_are_named(tmp_path, text, field):
     with pytest.raises(ConfigError, match=field):

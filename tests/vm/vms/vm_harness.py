@@ -3,6 +3,7 @@ agent runs both drivers, and cleanup of every domain that agent made."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -64,18 +65,28 @@ def remove_agent_domains(conn, agent_name: str) -> None:
                 dom.undefine()
 
 
+def guest_cache_root() -> Path:
+    """Where scripts/build-vm-test-guest.sh keeps the guests it built."""
+    return Path(os.environ.get("THECLOUD_VM_CACHE", "/var/cache/thecloud/vm-guest"))
+
+
 @contextlib.contextmanager
-def vm_cluster(home: Path, docker_client, stop_timeout: float = 5.0, directory: Path | None = None):
+def vm_cluster(home: Path, docker_client, stop_timeout: float = 5.0, directory: Path | None = None,
+               agent_overrides: dict | None = None):
     """An all-in-one cluster whose agent runs docker and libvirt; yields (cluster, vm_dir).
 
-    `directory` is the agent's vm_dir (removed afterwards); a new one by default."""
+    `directory` is the agent's vm_dir (removed afterwards); a new one by default. The
+    agent reads file: images from the guest cache and from pytest's base temp directory
+    (`home`'s parent: where tests put the images they build)."""
     conn = libvirt_connection()
     directory = directory or vm_dir()
     aio_agent = None
     try:
         with running_cluster(home, docker_client, agent_overrides={
                 "compute_driver": "docker,libvirt", "vm_dir": str(directory),
-                "stop_timeout": stop_timeout}) as cluster:
+                "stop_timeout": stop_timeout,
+                "image_file_dirs": [str(guest_cache_root()), str(Path(home).resolve().parent)],
+                **(agent_overrides or {})}) as cluster:
             aio_agent = cluster.aio.agent_name
             yield cluster, directory
     finally:
