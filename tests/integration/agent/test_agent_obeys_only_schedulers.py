@@ -5,60 +5,15 @@ the cluster CA of every other role, and of a foreign CA.
 """
 from __future__ import annotations
 
-import uuid
-
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.grpcserve import secure_channel
 from common.tls import ensure_ca, issue
-from proto.v1 import (agent_pb2, agent_pb2_grpc, images_pb2, images_pb2_grpc, networks_pb2,
-                      networks_pb2_grpc, volumes_pb2, volumes_pb2_grpc)
+from proto.v1 import agent_pb2, agent_pb2_grpc, volumes_pb2, volumes_pb2_grpc
+from tests.integration.agent.agent_attacks import HUGE_TERM, LOOPBACK_SANS, MiB, attacks, call_all, new_volume_id
 from tests.integration.agent.agent_calls import State, container_of, ensure, new_instance_id, wait_for
-from tests.integration.agent.conftest import LOOPBACK_SANS
-
-HUGE_TERM = 2**63
-MiB = 1024 * 1024
-
-
-def fence(term: int) -> agent_pb2.Fence:
-    return agent_pb2.Fence(term=term, leader="intruder")
-
-
-def new_volume_id() -> str:
-    return f"v-{uuid.uuid4().hex[:16]}"
-
-
-def attacks(victim: str, volume: str, term: int) -> list[tuple[type, str, object]]:
-    """(stub class, method, request) for every method of every Agent* service."""
-    own = new_instance_id()
-    steal = ensure(victim, command=["sleep", "1000"], term=term)
-    steal.spec.volumes.add(volume_id=volume, path="/stolen")
-    mine = ensure(own, command=["sh", "-c", "echo any command"], term=term)
-    return [
-        (agent_pb2_grpc.AgentStub, "EnsureInstance", mine),
-        (agent_pb2_grpc.AgentStub, "EnsureInstance", steal),
-        (agent_pb2_grpc.AgentStub, "RemoveInstance",
-         agent_pb2.RemoveInstanceRequest(fence=fence(term), instance_id=victim)),
-        (agent_pb2_grpc.AgentStub, "ListInstances", agent_pb2.ListAgentInstancesRequest()),
-        (agent_pb2_grpc.AgentStub, "InstanceLogs", agent_pb2.AgentInstanceLogsRequest(instance_id=victim)),
-        (agent_pb2_grpc.AgentStub, "GetInfo", agent_pb2.GetAgentInfoRequest()),
-        (volumes_pb2_grpc.AgentVolumesStub, "EnsureVolume",
-         volumes_pb2.EnsureVolumeRequest(fence=fence(term), volume_id=new_volume_id(), size_bytes=MiB)),
-        (volumes_pb2_grpc.AgentVolumesStub, "RemoveVolume",
-         volumes_pb2.RemoveVolumeRequest(fence=fence(term), volume_id=volume)),
-        (volumes_pb2_grpc.AgentVolumesStub, "EnsureSnapshot",
-         volumes_pb2.EnsureSnapshotRequest(fence=fence(term), snapshot_id=new_volume_id().replace("v-", "s-"),
-                                           volume_id=volume)),
-        (volumes_pb2_grpc.AgentVolumesStub, "RemoveSnapshot",
-         volumes_pb2.RemoveSnapshotRequest(fence=fence(term), snapshot_id="s-0123456789abcdef")),
-        (volumes_pb2_grpc.AgentVolumesStub, "ListVolumes", volumes_pb2.ListAgentVolumesRequest()),
-        (networks_pb2_grpc.AgentNetworkStub, "EnsureHostNetwork",
-         networks_pb2.EnsureHostNetworkRequest(fence=fence(term))),
-        (images_pb2_grpc.AgentMachinesStub, "Reboot",
-         images_pb2.AgentRebootRequest(fence=fence(term), instance_id=victim, hard=True)),
-    ]
 
 
 @pytest.fixture
@@ -112,16 +67,6 @@ class Victim:
             all=True, filters={"label": f"thecloud.agent={self.agent.name}"}), timeout=30)
 
 
-def call_all(agent, tls, calls) -> list[tuple[str, grpc.RpcError]]:
-    errors = []
-    with secure_channel(agent.address, tls, server_name=agent.server_name) as channel:
-        for stub_class, method, request in calls:
-            with pytest.raises(grpc.RpcError) as err:
-                getattr(stub_class(channel), method)(request, timeout=10)
-            errors.append((method, err.value))
-    return errors
-
-
 @pytest.mark.parametrize("role", ["admin", "agent", "client"])
 def test_every_agent_method_refuses_a_non_scheduler_certificate(role, start_agent, intruders,
                                                                 docker_client):
@@ -129,7 +74,7 @@ def test_every_agent_method_refuses_a_non_scheduler_certificate(role, start_agen
     victim = Victim(agent, term=2)
     calls = attacks(victim.instance, victim.volume, HUGE_TERM)
 
-    for method, err in call_all(agent, intruders[role], calls):
+    for method, err in call_all(agent.address, agent.server_name, intruders[role], calls):
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED, (method, err.details())
         assert "obeys only schedulers" in err.details() and f"role {role!r}" in err.details()
 
@@ -152,7 +97,7 @@ def test_a_foreign_ca_certificate_fails_the_handshake(start_agent, tmp_path, doc
     foreign = issue(ensure_ca(tmp_path / "foreign-ca", "foreign"), tmp_path / "foreign", "evil", "scheduler",
                     LOOPBACK_SANS)
     foreign.ca.write_bytes(agent.client_tls.ca.read_bytes())   # it trusts the agent; the agent does not trust it
-    for method, err in call_all(agent, foreign, attacks(victim.instance, victim.volume, HUGE_TERM)):
+    for method, err in call_all(agent.address, agent.server_name, foreign, attacks(victim.instance, victim.volume, HUGE_TERM)):
         assert err.code() == grpc.StatusCode.UNAVAILABLE, (method, err.details())
     victim.assert_untouched(docker_client)
     victim.assert_still_driven(docker_client)

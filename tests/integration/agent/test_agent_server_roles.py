@@ -18,7 +18,7 @@ from common.tls import issue
 from proto.v1 import agent_pb2, node_pb2, public_pb2
 from scheduler.agents import AgentClients
 from tests.conftest import free_port
-from tests.integration.agent.conftest import LOOPBACK_SANS
+from tests.integration.agent.agent_attacks import LOOPBACK_SANS
 
 QUICK = RetryPolicy(call_timeout=5.0, budget=2.0)
 
