@@ -26,7 +26,8 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from common.tls import TlsFiles, make_csr
+from common.grpcserve import expect_server
+from common.tls import SCHEDULER_NAME, TlsFiles, make_csr
 from proto.v1 import operations_pb2, operations_pb2_grpc
 
 
@@ -98,7 +99,7 @@ def enroll(token: str, scheduler: str, ca_fingerprint: str, name: str, tls_dir: 
     csr_pem, key_pem = make_csr(name, "agent")
     host, _ = _split(scheduler)
     credentials = grpc.ssl_channel_credentials(root_certificates=ca_pem)
-    with grpc.secure_channel(scheduler, credentials) as channel:
+    with grpc.secure_channel(scheduler, credentials, options=expect_server(SCHEDULER_NAME)) as channel:
         try:
             reply = operations_pb2_grpc.EnrollmentStub(channel).Enroll(
                 operations_pb2.EnrollRequest(token=token, name=name, csr_pem=csr_pem, addresses=addresses),

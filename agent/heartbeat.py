@@ -17,7 +17,7 @@ import grpc
 from agent.journal import Journal
 from agent.usage import HostUsage
 from common.grpcserve import secure_channel
-from common.tls import TlsFiles
+from common.tls import SCHEDULER_NAME, TlsFiles
 from proto.v1 import node_pb2, node_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class SchedulerLink:
 
     def _stub(self, address: str) -> node_pb2_grpc.NodeStub:
         if address not in self._stubs:
-            channel = secure_channel(address, self._tls)
+            channel = secure_channel(address, self._tls, server_name=SCHEDULER_NAME)
             self._channels.append(channel)
             self._stubs[address] = node_pb2_grpc.NodeStub(channel)
         return self._stubs[address]

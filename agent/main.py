@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grpc_health.v1 import health_pb2
 
+from agent.authz import SchedulerOnlyInterceptor
 from agent.compute.base import ComputeDriver
 from agent import enroll
 from agent.config import DEFAULT_PATH, AgentConfig, load_config
@@ -109,7 +110,9 @@ def run(config: AgentConfig) -> int:
     metrics.watch(usage, servicer.instances, fence)
 
     try:
-        server = make_server(config.listen, tls, interceptors=metrics.interceptors)
+        # Innermost, so the metrics count refused calls too.
+        server = make_server(config.listen, tls,
+                             interceptors=metrics.interceptors + [SchedulerOnlyInterceptor()])
     except OSError as err:
         driver.close()
         journal.close()

@@ -45,7 +45,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from common.tls import TlsFiles, ensure_ca, issue
+from common.tls import TlsFiles, ensure_ca, issue, role_name
 from proto.v1 import public_pb2, resources_pb2
 
 from cli import tomlwriter
@@ -121,8 +121,10 @@ def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def _cert_is_current(files: TlsFiles, ca_cert_pem: bytes) -> bool:
-    """The node's files exist, were issued by this CA and are not about to expire."""
+def _cert_is_current(files: TlsFiles, ca_cert_pem: bytes, role_dns: str) -> bool:
+    """The node's files exist, were issued by this CA, carry the role name `role_dns`
+    (certificates issued before role names existed are issued again) and are not
+    about to expire."""
     if not files.exists() or files.ca.read_bytes() != ca_cert_pem:
         return False
     try:
@@ -134,6 +136,12 @@ def _cert_is_current(files: TlsFiles, ca_cert_pem: bytes) -> bool:
         # Every CA of an all-in-one home has the same name: check the signature.
         cert.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature):
+        return False
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    if role_dns not in names.get_values_for_type(x509.DNSName):
         return False
     return cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > _RENEW_BEFORE
 
@@ -234,7 +242,7 @@ class AllInOne:
         ca_cert = (self.ca_dir / "ca.crt").read_bytes()
         identities = [(node.name, node.role) for node in self.nodes.values()] + [(ADMIN, "admin")]
         for name, role in identities:
-            if not _cert_is_current(TlsFiles.in_dir(self.tls_dir, name), ca_cert):
+            if not _cert_is_current(TlsFiles.in_dir(self.tls_dir, name), ca_cert, role_name(role, name)):
                 issue(self.ca_dir, self.tls_dir, name, role, LOOPBACK_NAMES)
         self._ensure_secret()
         for node in self.nodes.values():

@@ -15,8 +15,8 @@ from typing import Iterable
 
 import grpc
 
-from common.grpcserve import channel_credentials
-from common.tls import TlsFiles
+from common.grpcserve import channel_credentials, expect_server
+from common.tls import SCHEDULER_NAME, TlsFiles
 from common import requestid
 from proto.v1 import evacuate_pb2_grpc
 from proto.v1 import events_pb2_grpc, networks_pb2_grpc, operations_pb2_grpc, placement_pb2_grpc, public_pb2_grpc
@@ -37,6 +37,9 @@ _CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1_000),
+    # Only a scheduler's certificate will do: an agent's (or any other) is refused
+    # in the handshake, whatever address the endpoint is.
+    *expect_server(SCHEDULER_NAME),
 ]
 
 _STUBS = {

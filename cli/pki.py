@@ -21,11 +21,13 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from common.tls import TlsFiles, ensure_ca, issue
+from common.tls import TlsFiles, ensure_ca, issue, role_name
 
 
 def _issued_for(files: TlsFiles, ca_pem: bytes, sans: list[str]) -> bool:
-    """The certificate exists, comes from this CA and names every address in `sans`."""
+    """The certificate exists, comes from this CA and names every address in `sans`
+    (the caller adds the role name, so certificates issued before role names are
+    issued again)."""
     if not files.exists() or files.ca.read_bytes() != ca_pem:
         return False
     try:
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.action == "issue":
         ca_pem = (args.ca_dir / "ca.crt").read_bytes()
         files = TlsFiles.in_dir(args.out_dir, args.name)
-        if _issued_for(files, ca_pem, args.san):
+        if _issued_for(files, ca_pem, args.san + [role_name(args.role, args.name)]):
             print("ok")
         else:
             issue(args.ca_dir, args.out_dir, args.name, args.role, args.san)

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.tls import TlsFiles
+from common.tls import SCHEDULER_NAME, TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,17 @@ def serve_health_and_reflection(server: grpc.Server, service_names: list[str]) -
     return health_servicer
 
 
-def secure_channel(address: str, tls: TlsFiles, options: tuple = ()) -> grpc.Channel:
-    """A channel to `address` presenting this node's certificate (`options` added to ours)."""
-    return grpc.secure_channel(address, channel_credentials(tls), options=_OPTIONS + list(options))
+def expect_server(name: str) -> tuple:
+    """Channel options making the TLS handshake require a server certificate for `name`
+    (a role name, common/tls.py role_name) instead of the dialed address."""
+    return (("grpc.ssl_target_name_override", name),)
+
+
+def secure_channel(address: str, tls: TlsFiles, options: tuple = (),
+                   server_name: str = SCHEDULER_NAME) -> grpc.Channel:
+    """A channel to `address` presenting this node's certificate (`options` added to ours).
+
+    The server must present a certificate for `server_name`: by default any
+    scheduler; pass `role_name("agent", host)` to reach that host's agent."""
+    return grpc.secure_channel(address, channel_credentials(tls),
+                               options=_OPTIONS + list(options) + list(expect_server(server_name)))

@@ -2,7 +2,9 @@
 
 Every gRPC connection in the cluster is mutual TLS under one CA. A node's
 certificate names it (CN) and its role (OU: scheduler, agent or admin), and lists
-the addresses it serves on as subject alternative names.
+the addresses it serves on as subject alternative names, plus its role name
+(`role_name`): clients dial with that name as the TLS target, so a server whose
+certificate is of another role (or, for agents, another host) fails the handshake.
 """
 from __future__ import annotations
 
@@ -25,6 +27,23 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 # "client": a certificate that only opens the TLS connection; who calls comes
 # from the API token sent with each call (users, service accounts).
 ROLES = ("scheduler", "agent", "admin", "client")
+
+# Names under this domain are never resolved: they only bind a role into a
+# certificate, for clients to check through grpc.ssl_target_name_override.
+ROLE_DOMAIN = "thecloud.internal"
+
+
+def role_name(role: str, name: str = "") -> str:
+    """The DNS name every certificate of `role` carries: one for all schedulers,
+    one per agent host (`name`), one per other role."""
+    if role == "agent":
+        if not name:
+            raise ValueError("an agent's role name needs its host name")
+        return f"{name}.agent.{ROLE_DOMAIN}"
+    return f"{role}.{ROLE_DOMAIN}"
+
+
+SCHEDULER_NAME = role_name("scheduler")
 
 
 @dataclass(frozen=True)
@@ -106,7 +125,8 @@ def make_csr(common_name: str, role: str) -> tuple[bytes, bytes]:
 
 def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
              sans: list[str], days: int = 825) -> bytes:
-    """Sign a CSR for `role`, valid as TLS server and client for `sans`."""
+    """Sign a CSR for `role`, valid as TLS server and client for `sans`, its common
+    name and its role name (`role_name(role, common_name)`)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
@@ -128,7 +148,8 @@ def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(_san(sorted(set(sans) | {common_name})), critical=False)
+            .add_extension(_san(sorted(set(sans) | {common_name, role_name(role, common_name)})),
+                           critical=False)
             .sign(ca_key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM)
 

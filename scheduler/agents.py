@@ -1,13 +1,18 @@
-"""Clients for the agents' gRPC API, one cached channel per agent address."""
+"""Clients for the agents' gRPC API, one cached channel per agent (address and host name).
+
+A channel to host H's agent accepts only a server certificate for
+`role_name("agent", H)`: an agent of another host listening on H's address (or
+any other certificate of the cluster CA) fails the handshake."""
 from __future__ import annotations
 
 import threading
+from typing import Mapping
 
 import grpc
 
 from common import requestid
 from common.grpcserve import secure_channel
-from common.tls import TlsFiles
+from common.tls import TlsFiles, role_name
 from proto.v1 import agent_pb2_grpc
 
 # gRPC waits 1 s, then up to 120 s (x1.6 each time), before it tries a failed
@@ -20,20 +25,22 @@ RECONNECT = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_ba
 class AgentClients:
     def __init__(self, tls: TlsFiles):
         self._tls = tls
-        self._channels: dict[str, grpc.Channel] = {}
+        self._channels: dict[tuple[str, str], grpc.Channel] = {}
         self._lock = threading.Lock()
 
-    def stub(self, address: str) -> agent_pb2_grpc.AgentStub:
-        return agent_pb2_grpc.AgentStub(self.channel(address))
+    def stub(self, host: Mapping) -> agent_pb2_grpc.AgentStub:
+        """The Agent stub of `host` (a host record: its "name" and "address")."""
+        return agent_pb2_grpc.AgentStub(self.channel(host))
 
-    def channel(self, address: str) -> grpc.Channel:
-        """The one cached channel to the agent at `address` (for the agent's other services)."""
+    def channel(self, host: Mapping) -> grpc.Channel:
+        """The one cached channel to `host`'s agent (for the agent's other services)."""
+        key = (host["address"], host["name"])
         with self._lock:
-            channel = self._channels.get(address)
+            channel = self._channels.get(key)
             if channel is None:
                 # Calls carry the request id bound to the calling thread (common/requestid.py).
-                channel = self._channels[address] = requestid.intercept_channel(
-                    secure_channel(address, self._tls, RECONNECT))
+                channel = self._channels[key] = requestid.intercept_channel(
+                    secure_channel(key[0], self._tls, RECONNECT, server_name=role_name("agent", key[1])))
         return channel
 
     def close(self) -> None:

@@ -143,7 +143,7 @@ class Reconciler(LeaderLoop):
                 self.proposer.propose("host.set_health", {"id": host["id"], "unhealthy": reason})
 
     def reconcile_host(self, host: dict, term: int) -> None:
-        stub = self.agents.stub(host["address"])
+        stub = self.agents.stub(host)
         fence = agent_pb2.Fence(term=term, leader=self.config.name)
         timeout = self.config.agent_call_timeout
         observed = {o.instance_id: o for o in stub.ListInstances(
@@ -193,7 +193,7 @@ class Reconciler(LeaderLoop):
         fresh = [i for i in fresh if self._due(i["id"])]
         if not fresh:
             return
-        stub = self.agents.stub(host["address"])
+        stub = self.agents.stub(host)
         fence = agent_pb2.Fence(term=term, leader=self.config.name)
         timeout = self.config.agent_call_timeout
         if len(fresh) == 1:     # the common case on a large fleet: no pool threads to start

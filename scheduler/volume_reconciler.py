@@ -122,7 +122,7 @@ class VolumeReconciler(LeaderLoop):
         return result
 
     def reconcile_host(self, host: dict, term: int) -> None:
-        stub = volumes_pb2_grpc.AgentVolumesStub(self.agents.channel(host["address"]))
+        stub = volumes_pb2_grpc.AgentVolumesStub(self.agents.channel(host))
         fence = agent_pb2.Fence(term=term, leader=self.config.name)
         timeout = self.config.agent_call_timeout
         listing = stub.ListVolumes(volumes_pb2.ListAgentVolumesRequest(), timeout=timeout)

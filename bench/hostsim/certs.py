@@ -16,7 +16,8 @@ def issue_many(ca_dir: Path, cache: Path, names: list[str], role: str = "agent",
     """name -> (certificate PEM, key PEM) for every name, issuing the missing ones."""
     ca_cert = (Path(ca_dir) / "ca.crt").read_bytes()
     ca_key = (Path(ca_dir) / "ca.key").read_bytes()
-    folder = Path(cache) / hashlib.sha256(ca_cert).hexdigest()[:16]
+    # "-r": issued with role names (common/tls.py role_name); older caches lack them.
+    folder = Path(cache) / (hashlib.sha256(ca_cert).hexdigest()[:16] + "-r")
     folder.mkdir(parents=True, exist_ok=True)
     issued = {}
     for name in names:

@@ -22,6 +22,7 @@ from pathlib import Path
 import grpc
 
 from bench.hostsim.certs import issue_many
+from common.tls import ROLE_DOMAIN, SCHEDULER_NAME
 from proto.v1 import agent_pb2, agent_pb2_grpc, node_pb2, node_pb2_grpc, resources_pb2 as pb
 
 log = logging.getLogger("hostsim")
@@ -143,7 +144,11 @@ class Simulator:
 
     async def run(self, stop: asyncio.Event) -> None:
         ca = (self.ca_dir / "ca.crt").read_bytes()
-        certs = issue_many(self.ca_dir, self.cert_cache, [h.name for h in self.hosts] + ["hostsim"])
+        certs = issue_many(self.ca_dir, self.cert_cache, [h.name for h in self.hosts])
+        # One server plays every host's agent: the leader dials each host by its role
+        # name (<host>.agent.thecloud.internal), which a wildcard name covers.
+        certs.update(issue_many(self.ca_dir, self.cert_cache, ["hostsim"],
+                                sans=("127.0.0.1", "localhost", f"*.agent.{ROLE_DOMAIN}")))
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
         agent_pb2_grpc.add_AgentServicer_to_server(self.agents, server)
         cert, key = certs["hostsim"]
@@ -153,7 +158,8 @@ class Simulator:
         for n, host in enumerate(self.hosts):
             cert, key = certs[host.name]
             target = self.schedulers[n % len(self.schedulers)]
-            channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca, key, cert))
+            channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca, key, cert),
+                                              options=[("grpc.ssl_target_name_override", SCHEDULER_NAME)])
             host.stub = node_pb2_grpc.NodeStub(channel)
         joins = asyncio.Semaphore(64)
         await asyncio.gather(*(self._join(h, joins) for h in self.hosts))

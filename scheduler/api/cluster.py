@@ -8,6 +8,7 @@ import grpc
 
 from common.errors import rpc_errors
 from common.grpcserve import secure_channel
+from common.tls import SCHEDULER_NAME
 from common.version import installed_version
 from proto.v1 import public_pb2, public_pb2_grpc, resources_pb2 as pb
 from scheduler.membership import current_members
@@ -40,7 +41,7 @@ class ClusterServicer(public_pb2_grpc.ClusterServicer):
     def _member_status(self, member) -> pb.ClusterMember:
         channel = self._channels.get(member.api)
         if channel is None:
-            channel = self._channels[member.api] = secure_channel(member.api, self.tls)
+            channel = self._channels[member.api] = secure_channel(member.api, self.tls, server_name=SCHEDULER_NAME)
         try:
             return public_pb2_grpc.ClusterStub(channel).GetMemberStatus(
                 public_pb2.GetMemberStatusRequest(), timeout=1.5)

@@ -111,7 +111,7 @@ class MachinesServicer(images_pb2_grpc.MachinesServicer):
             raise FailedPrecondition(f"host of instance {instance['name']!r} is not reachable")
         fence = agent_pb2.Fence(term=status.term, leader=self.config.name)
         try:
-            images_pb2_grpc.AgentMachinesStub(self.agents.channel(host["address"])).Reboot(
+            images_pb2_grpc.AgentMachinesStub(self.agents.channel(host)).Reboot(
                 images_pb2.AgentRebootRequest(fence=fence, instance_id=instance["id"],
                                               hard=request.hard),
                 timeout=self.config.agent_call_timeout)

@@ -214,7 +214,7 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         if not host or host.get("state") != r.HOST_UP:
             raise FailedPrecondition(f"host of instance {instance['name']!r} is not reachable")
         try:
-            reply = self.agents.stub(host["address"]).InstanceLogs(
+            reply = self.agents.stub(host).InstanceLogs(
                 agent_pb2.AgentInstanceLogsRequest(instance_id=instance["id"],
                                                    tail_lines=request.tail_lines),
                 timeout=self.config.agent_call_timeout)

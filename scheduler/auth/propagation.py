@@ -14,6 +14,7 @@ from concurrent import futures
 import grpc
 
 from common.grpcserve import secure_channel
+from common.tls import SCHEDULER_NAME
 from proto.v1 import public_pb2, public_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class Propagation:
     def _applied(self, member) -> int | None:
         channel = self._channels.get(member.api)
         if channel is None:
-            channel = self._channels[member.api] = secure_channel(member.api, self.tls)
+            channel = self._channels[member.api] = secure_channel(member.api, self.tls, server_name=SCHEDULER_NAME)
         try:
             return public_pb2_grpc.ClusterStub(channel).GetMemberStatus(
                 public_pb2.GetMemberStatusRequest(), timeout=1.0).applied_index

@@ -88,7 +88,7 @@ class NetworkReconciler(LeaderLoop):
 
     def _ensure_guarded(self, host: dict, plan: dict, digest: str, term: int) -> None:
         try:
-            stub = networks_pb2_grpc.AgentNetworkStub(self.agents.channel(host["address"]))
+            stub = networks_pb2_grpc.AgentNetworkStub(self.agents.channel(host))
             fence = agent_pb2.Fence(term=term, leader=self.config.name)
             status = stub.EnsureHostNetwork(request_pb(plan, fence), timeout=self.config.agent_call_timeout)
             for failure in status.failed:

@@ -15,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.grpcserve import secure_channel
-from common.tls import TlsFiles, ensure_ca, issue
+from common.tls import TlsFiles, ensure_ca, issue, role_name
 from proto.v1 import agent_pb2_grpc
 from tests.conftest import REPO_ROOT, free_port
 
@@ -59,8 +59,19 @@ class AgentProcess:
         self._wait_serving()
         return self
 
+    @property
+    def server_name(self) -> str:
+        """The name the agent's certificate must carry for a client to accept it."""
+        return role_name("agent", self.name)
+
+    def channel(self, tls: TlsFiles | None = None):
+        """A channel to this agent presenting `tls` (default: the test scheduler's)."""
+        channel = secure_channel(self.address, tls or self.client_tls, server_name=self.server_name)
+        self.channels.append(channel)
+        return channel
+
     def _wait_serving(self) -> None:
-        channel = secure_channel(self.address, self.client_tls)
+        channel = secure_channel(self.address, self.client_tls, server_name=self.server_name)
         health = health_pb2_grpc.HealthStub(channel)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         try:
@@ -79,9 +90,7 @@ class AgentProcess:
         pytest.fail(f"agent {self.name} did not serve within {STARTUP_TIMEOUT}s:\n{self.log()}")
 
     def stub(self) -> agent_pb2_grpc.AgentStub:
-        channel = secure_channel(self.address, self.client_tls)
-        self.channels.append(channel)
-        return agent_pb2_grpc.AgentStub(channel)
+        return agent_pb2_grpc.AgentStub(self.channel())
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

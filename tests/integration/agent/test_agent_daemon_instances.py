@@ -283,7 +283,7 @@ def test_calls_without_a_cluster_certificate_are_refused(start_agent, tmp_path):
     stranger_ca = ensure_ca(tmp_path / "other-ca", "other")
     tls = issue(stranger_ca, tmp_path / "other", "intruder", "scheduler", ["127.0.0.1"])
     tls.ca.write_bytes(agent.client_tls.ca.read_bytes())  # trusts the agent, is not trusted by it
-    with secure_channel(agent.address, tls) as channel:
+    with secure_channel(agent.address, tls, server_name=agent.server_name) as channel:
         with pytest.raises(grpc.RpcError) as err:
             agent_pb2_grpc.AgentStub(channel).GetInfo(agent_pb2.GetAgentInfoRequest(), timeout=5)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE

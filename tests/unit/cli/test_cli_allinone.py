@@ -8,6 +8,7 @@ import tomllib
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from cli import allinone
 from cli.allinone import AllInOne, AllInOneError
@@ -132,6 +133,34 @@ def test_certificates_name_their_role_and_loopback(aio):
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "localhost" in san.get_values_for_type(x509.DNSName)
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_every_certificate_carries_its_role_name(aio):
+    aio.prepare()
+    expected = {"sched-1": "scheduler.thecloud.internal", "admin": "admin.thecloud.internal",
+                aio.agent_name: f"{aio.agent_name}.agent.thecloud.internal"}
+    for name, role_dns in expected.items():
+        cert = x509.load_pem_x509_certificate((aio.home / "tls" / f"{name}.crt").read_bytes())
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert role_dns in san.get_values_for_type(x509.DNSName), name
+
+
+def test_a_certificate_without_its_role_name_is_issued_again(aio):
+    aio.prepare()
+    tls, ca = aio.home / "tls", aio.home / "ca"
+    # What a home made before role names holds: same CA, CN and role, no role name.
+    current = x509.load_pem_x509_certificate((tls / f"{aio.agent_name}.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((ca / "ca.key").read_bytes(), password=None)
+    old = (x509.CertificateBuilder().subject_name(current.subject).issuer_name(current.issuer)
+           .public_key(current.public_key()).serial_number(x509.random_serial_number())
+           .not_valid_before(current.not_valid_before_utc).not_valid_after(current.not_valid_after_utc)
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+           .sign(ca_key, hashes.SHA256()))
+    (tls / f"{aio.agent_name}.crt").write_bytes(old.public_bytes(serialization.Encoding.PEM))
+    aio.prepare()
+    cert = x509.load_pem_x509_certificate((tls / f"{aio.agent_name}.crt").read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert f"{aio.agent_name}.agent.thecloud.internal" in san.get_values_for_type(x509.DNSName)
 
 
 def test_a_new_ca_reissues_every_certificate(aio):
