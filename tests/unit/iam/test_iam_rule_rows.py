@@ -39,3 +39,12 @@ def test_the_table_names_only_rpcs_that_exist():
     services = {m.rsplit("/", 1)[0] + "/" for m in known}
     grpc_services = [p for p in SERVICE_RULES if not p.startswith("/thecloud.")]
     assert not sorted(set(SERVICE_RULES) - services - set(grpc_services))
+
+
+def test_agent_services_are_all_behind_the_agents_interceptor():
+    from agent.authz import OPEN_SERVICES
+
+    served = {m.split("/")[1] for m in methods()}
+    assert AGENT_SERVICES <= served
+    assert not {s for s in OPEN_SERVICES if s.startswith("thecloud.")}, \
+        "an agent service open to any certificate"
