@@ -184,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         return _fail(str(err), 2)
     if args.command == "enroll":
-        if not (args.token and args.scheduler and args.ca_fingerprint):
-            return _fail("enroll needs --token, --scheduler and --ca-fingerprint", 2)
+        if not (args.scheduler and args.ca_fingerprint):
+            return _fail("enroll needs --scheduler, --ca-fingerprint and a token "
+                         "(--token-file FILE|-, THECLOUD_JOIN_TOKEN or --token)", 2)
         return enroll.run(args, config)
     setup_logging(config.log_level, config.log_json)
     # The docker SDK's HTTP chatter drowns the agent's own debug lines.
