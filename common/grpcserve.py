@@ -5,6 +5,8 @@ import logging
 from concurrent import futures
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -27,7 +29,8 @@ def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
 
 class ReloadingServerCertificate:
     """The server's certificate as the files now hold it: read again when they change
-    (a renewed certificate, common/tls.py), kept when the new pair does not match."""
+    (a renewed certificate, agent/renewal.py), kept while key and certificate do not
+    match yet. grpc asks before every new connection's handshake."""
 
     def __init__(self, tls: TlsFiles):
         self.tls = tls
@@ -56,9 +59,6 @@ class ReloadingServerCertificate:
 
 
 def _pair_matches(tls: TlsFiles) -> bool:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     _, cert, key = tls.read()
     public = x509.load_pem_x509_certificate(cert).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
