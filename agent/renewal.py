@@ -89,7 +89,7 @@ class CertificateRenewal(threading.Thread):
                     log.info("renewed this host's certificate: serial %s (was %s, expiring %s)",
                              serial, old.serial, time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                 time.gmtime(old.not_after_ms / 1000)))
-            except (grpc.RpcError, OSError, ValueError, ConnectionError) as err:
+            except Exception as err:  # noqa: BLE001 - renewal must outlive every failure
                 detail = f"{err.code().name}: {err.details()}" if isinstance(err, grpc.RpcError) else str(err)
                 log.warning("certificate renewal failed (will retry): %s", detail)
                 wait = 5.0
