@@ -1,7 +1,11 @@
 """`thecloud-agent enroll`: get this host's certificate with a join token.
 
-    thecloud-agent enroll --token T --scheduler HOST:PORT --ca-fingerprint sha256:HEX
-                          [--name NAME] [--tls-dir DIR] [--address A ...] [--force]
+    thecloud-agent enroll (--token-file FILE|- | --token T) --scheduler HOST:PORT
+                          --ca-fingerprint sha256:HEX [--name NAME] [--tls-dir DIR]
+                          [--address A ...] [--force]
+
+The token may also come from the environment (THECLOUD_JOIN_TOKEN); --token puts
+it in the process list, where other users of the host can read it.
 
 1. Connect to the scheduler's enrollment endpoint with TLS and no trust yet,
    and take the CA certificate from the chain it sends; refuse unless its
@@ -9,6 +13,9 @@
    so a man in the middle cannot hand us its own CA.
 2. Make a key here (it never leaves the host) and a CSR for NAME.
 3. Call Enrollment.Enroll over TLS now verified against that CA, with the token.
+   The token is single-use and names this host: the certificate's CN and
+   addresses are the ones the token was made for (`cloud cluster join-token NAME
+   --address A`); an --address the token does not allow is refused.
 4. Write <tls_dir>/ca.crt, <name>.crt and <name>.key (0600).
 
 Already enrolled (a certificate for NAME under the pinned CA exists): nothing
@@ -17,6 +24,7 @@ to do, unless --force.
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import ssl
 import sys
@@ -125,16 +133,28 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     tmp.replace(path)
 
 
+def read_token(args) -> str:
+    """The join token from --token-file (or stdin for '-'), --token or THECLOUD_JOIN_TOKEN."""
+    if args.token_file:
+        try:
+            text = sys.stdin.read() if args.token_file == "-" else Path(args.token_file).read_text()
+        except OSError as err:
+            raise EnrollError(f"--token-file: cannot read {args.token_file}: {err.strerror}") from None
+        return text.strip()
+    return (args.token or os.environ.get("THECLOUD_JOIN_TOKEN", "")).strip()
+
+
 def run(args, config) -> int:
     """The `enroll` subcommand; `config` gives the defaults for name and tls_dir."""
     name = args.name or config.name
     tls_dir = Path(args.tls_dir or config.tls_dir)
+    # The token decides the certificate's addresses; those given are only checked.
     addresses = list(args.address or [])
-    if not addresses:
-        advertised = (config.advertise or config.listen).rpartition(":")[0].strip("[]")
-        addresses = [a for a in dict.fromkeys([advertised, name]) if a and a not in ("0.0.0.0", "::")]
     try:
-        files, wrote = enroll(args.token, args.scheduler, args.ca_fingerprint, name, tls_dir,
+        token = read_token(args)
+        if not token:
+            raise EnrollError("a join token is needed: --token-file FILE (or -), or THECLOUD_JOIN_TOKEN")
+        files, wrote = enroll(token, args.scheduler, args.ca_fingerprint, name, tls_dir,
                               addresses, force=args.force)
     except EnrollError as err:
         print(f"thecloud-agent enroll: {err}", file=sys.stderr)

@@ -101,6 +101,10 @@ class SchedulerLink:
             return response
         raise last_error  # type: ignore[misc]
 
+    def reset(self) -> None:
+        """New channels from now on (the certificate was renewed); calls under way finish."""
+        self._stubs = {}
+
     def close(self) -> None:
         for channel in self._channels:
             channel.close()

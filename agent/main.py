@@ -23,6 +23,7 @@ from agent.metrics import AgentMetrics
 from common.metricsserve import serve_metrics
 from agent.fencing import TermFence
 from agent.heartbeat import Heartbeat, SchedulerLink
+from agent.renewal import CertificateRenewal
 from agent.journal import Journal, JournalBusy
 from agent.network.select import network_driver
 from agent.network_servicer import AgentNetworkServicer
@@ -61,11 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--schedulers", help="comma-separated scheduler API addresses")
     parser.add_argument("--log-level", dest="log_level", help="debug, info, warning or error")
     enrolling = parser.add_argument_group("enroll")
-    enrolling.add_argument("--token", help="join token from `cloud cluster join-token`")
+    enrolling.add_argument("--token", help="join token from `cloud cluster join-token` (visible in the "
+                           "process list: prefer --token-file or THECLOUD_JOIN_TOKEN)")
+    enrolling.add_argument("--token-file", dest="token_file",
+                           help="read the join token from this file, or from stdin if '-'")
     enrolling.add_argument("--scheduler", help="a scheduler's enrollment endpoint (host:port)")
     enrolling.add_argument("--ca-fingerprint", dest="ca_fingerprint", help="sha256:HEX of the cluster CA")
-    enrolling.add_argument("--address", action="append", help="an IP or DNS name to put in the certificate "
-                           "(repeatable; default: the advertised host and the name)")
+    enrolling.add_argument("--address", action="append", help="an IP or DNS name to check the certificate "
+                           "will carry (repeatable; the join token decides: enrollment is refused if "
+                           "one is not among the token's)")
     enrolling.add_argument("--force", action="store_true", help="enroll again even if a certificate exists")
     return parser
 
@@ -139,6 +144,9 @@ def run(config: AgentConfig) -> int:
                           servicer.instances.observe_all, driver.images, join_request,
                           config.heartbeat_interval)
     heartbeat.start()
+    renewal = CertificateRenewal(config.name, tls, SchedulerLink(config.schedulers, tls), heartbeat.link.reset)
+    if config.schedulers:
+        renewal.start()
     log.info("agent %s %s serving on %s (advertised %s), schedulers: %s", config.name,
              agent_version(), config.listen, config.advertise_address,
              ", ".join(config.schedulers) or "none")
@@ -156,6 +164,7 @@ def run(config: AgentConfig) -> int:
 
     health.enter_graceful_shutdown()
     heartbeat.stop()
+    renewal.stop()
     server.stop(SHUTDOWN_GRACE).wait()
     heartbeat.join(timeout=SHUTDOWN_GRACE)
     driver.close()
@@ -178,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         return _fail(str(err), 2)
     if args.command == "enroll":
-        if not (args.token and args.scheduler and args.ca_fingerprint):
-            return _fail("enroll needs --token, --scheduler and --ca-fingerprint", 2)
+        if not (args.scheduler and args.ca_fingerprint):
+            return _fail("enroll needs --scheduler, --ca-fingerprint and a token "
+                         "(--token-file FILE|-, THECLOUD_JOIN_TOKEN or --token)", 2)
         return enroll.run(args, config)
     setup_logging(config.log_level, config.log_json)
     # The docker SDK's HTTP chatter drowns the agent's own debug lines.

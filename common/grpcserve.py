@@ -5,6 +5,8 @@ import logging
 from concurrent import futures
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -25,6 +27,54 @@ def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
                                        require_client_auth=True)
 
 
+class ReloadingServerCertificate:
+    """The server's certificate as the files now hold it: read again when they change
+    (a renewed certificate, agent/renewal.py), kept while key and certificate do not
+    match yet. grpc asks before every new connection's handshake."""
+
+    def __init__(self, tls: TlsFiles):
+        self.tls = tls
+        self._stamp: tuple | None = None
+
+    def _stamp_now(self) -> tuple:
+        return tuple(p.stat().st_mtime_ns for p in (self.tls.ca, self.tls.cert, self.tls.key))
+
+    def configuration(self):
+        ca, cert, key = self.tls.read()
+        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=ca)
+
+    def fetch(self):
+        """For grpc: a new configuration, or None to keep the current one."""
+        try:
+            stamp = self._stamp_now()
+            if stamp == self._stamp:
+                return None
+            if not _pair_matches(self.tls):
+                return None     # between the renames of a renewal: look again next time
+            self._stamp = stamp
+            return self.configuration()
+        except (OSError, ValueError) as err:
+            log.warning("cannot reload the TLS files %s: %s", self.tls.cert, err)
+            return None
+
+
+def _pair_matches(tls: TlsFiles) -> bool:
+    _, cert, key = tls.read()
+    public = x509.load_pem_x509_certificate(cert).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    private = serialization.load_pem_private_key(key, password=None).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public == private
+
+
+def reloading_server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
+    """Like `server_credentials`, but a renewed certificate is served from the next handshake."""
+    source = ReloadingServerCertificate(tls)
+    initial = source.configuration()
+    source.fetch()
+    return grpc.dynamic_ssl_server_credentials(initial, source.fetch, require_client_authentication=True)
+
+
 def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
     ca, cert, key = tls.read()
     return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key,
@@ -35,7 +85,7 @@ def make_server(address: str, tls: TlsFiles, max_workers: int = 32, interceptors
     """A server bound to `address` requiring client certificates from the cluster CA."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=_OPTIONS,
                          interceptors=list(interceptors))
-    port = server.add_secure_port(address, server_credentials(tls))
+    port = server.add_secure_port(address, reloading_server_credentials(tls))
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     return server

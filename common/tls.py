@@ -13,9 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
-import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,26 +187,74 @@ def peer_identity(auth_context: dict) -> tuple[str, str] | None:
     return (cn[0].value if cn else "", ou[0].value if ou else "")
 
 
-def create_join_token(secret: bytes, ttl_seconds: int, role: str = "agent",
-                      now: float | None = None) -> str:
-    """A short-lived token, HMAC-signed with the cluster secret: "<payload>.<mac>"."""
-    payload = json.dumps({"role": role, "exp": int((now or time.time()) + ttl_seconds),
-                          "nonce": os.urandom(8).hex()}, separators=(",", ":")).encode()
-    body = base64.urlsafe_b64encode(payload).rstrip(b"=")
-    mac = base64.urlsafe_b64encode(hmac.new(secret, body, hashlib.sha256).digest()).rstrip(b"=")
-    return (body + b"." + mac).decode()
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What the deny-list and renewal need from a certificate."""
+
+    common_name: str
+    role: str
+    serial: str              # hex, lower case
+    not_before_ms: int
+    not_after_ms: int
+    sans: tuple[str, ...]
+
+    @property
+    def issued_ms(self) -> int:
+        # sign_csr back-dates not_valid_before by ISSUE_BACKDATE against clock skew.
+        return self.not_before_ms + ISSUE_BACKDATE_MS
 
 
-def verify_join_token(secret: bytes, token: str, now: float | None = None) -> str:
-    """The role the token grants; ValueError when it is forged, malformed or expired."""
+ISSUE_BACKDATE_MS = 5 * 60 * 1000
+
+
+def certificate_facts(cert_pem: bytes) -> CertificateFacts:
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    ou = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
     try:
-        body, mac = token.encode().split(b".", 1)
-    except ValueError:
-        raise ValueError("malformed join token") from None
-    expected = base64.urlsafe_b64encode(hmac.new(secret, body, hashlib.sha256).digest()).rstrip(b"=")
-    if not hmac.compare_digest(mac, expected):
-        raise ValueError("join token signature does not match")
-    payload = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
-    if payload["exp"] < (now or time.time()):
-        raise ValueError("join token expired")
-    return payload["role"]
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        sans = tuple(str(v) for v in san.get_values_for_type(x509.IPAddress)) + \
+            tuple(san.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        sans = ()
+    return CertificateFacts(
+        common_name=cn[0].value if cn else "", role=ou[0].value if ou else "",
+        serial=format(cert.serial_number, "x"),
+        not_before_ms=int(cert.not_valid_before_utc.timestamp() * 1000),
+        not_after_ms=int(cert.not_valid_after_utc.timestamp() * 1000), sans=sans)
+
+
+def peer_certificate(auth_context: dict) -> CertificateFacts | None:
+    """The facts of the mTLS peer's certificate from a grpc auth_context, if any."""
+    certs = auth_context.get("x509_pem_cert") or []
+    return certificate_facts(certs[0]) if certs else None
+
+
+# Join tokens: "tcj_<id>_<secret>". Only the secret's hash is kept (in the replicated
+# state, scheduler/state/enrollment.py); the token is single-use and bound to a name.
+JOIN_TOKEN_PREFIX = "tcj_"
+
+
+def new_join_token() -> tuple[str, str, str]:
+    """(id, secret, token) of a new join token."""
+    token_id = os.urandom(6).hex()
+    secret = base64.urlsafe_b64encode(os.urandom(24)).decode()
+    return token_id, secret, f"{JOIN_TOKEN_PREFIX}{token_id}_{secret}"
+
+
+def parse_join_token(token: str) -> tuple[str, str] | None:
+    """(id, secret) of a well-formed join token, else None."""
+    if not token.startswith(JOIN_TOKEN_PREFIX):
+        return None
+    token_id, sep, secret = token[len(JOIN_TOKEN_PREFIX):].partition("_")
+    if not sep or len(token_id) != 12 or not secret or len(secret) > 64:
+        return None
+    return token_id, secret
+
+
+def join_secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def join_secret_matches(record_hash: str, secret: str) -> bool:
+    return hmac.compare_digest(record_hash, join_secret_hash(secret))

@@ -39,6 +39,8 @@ class SchedulerConfig:
     metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")
     enroll_listen: str = option("", "Address of the enrollment endpoint (server-only TLS, join tokens); empty: off.")
     ca_key_file: Path = option(Path("/etc/thecloud/ca/ca.key"), "The cluster CA's key, to sign enrolling nodes' certificates (mode 0600).")
+    certificate_lifetime: float = option(30 * 86400.0, "Seconds a certificate signed at enrollment or renewal is valid; "
+                                                       "agents renew when a third of it is left.")
     host_down_after: float = option(10.0, "Seconds without a heartbeat before a host is marked down.")
     heartbeat_interval: float = option(1.0, "Seconds between agent heartbeats (told to agents on join).")
     reconcile_interval: float = option(1.0, "Seconds between full reconcile passes on the leader.")

@@ -91,7 +91,7 @@ def run(config: SchedulerConfig) -> int:
     public_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store, config, tls), server)
     public_pb2_grpc.add_HostsServicer_to_server(HostsServicer(store, config), server)
     public_pb2_grpc.add_InstancesServicer_to_server(InstancesServicer(store, proposer, agents, config), server)
-    node_pb2_grpc.add_NodeServicer_to_server(NodeServicer(store, proposer, config), server)
+    node_pb2_grpc.add_NodeServicer_to_server(NodeServicer(store, proposer, config, ops.signer), server)
     networks_pb2_grpc.add_NetworksServicer_to_server(NetworksServicer(store, proposer), server)
     floating_pb2_grpc.add_FloatingIpsServicer_to_server(FloatingIpsServicer(store, proposer, config), server)
     placement_pb2_grpc.add_PlacementServicer_to_server(PlacementServicer(store, proposer, config), server)

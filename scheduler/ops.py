@@ -16,6 +16,7 @@ from proto.v1 import events_pb2_grpc, operations_pb2_grpc
 from scheduler.api.enrollment import EnrollmentServicer, enrollment_credentials
 from scheduler.api.events import EventsServicer
 from scheduler.api.operations import OperationsServicer
+from scheduler.api.signing import CertificateSigner
 from scheduler.metrics import SchedulerMetrics
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,15 @@ class SchedulerOps:
         self.interceptors = [ObservingInterceptor(self.metrics.rpc)]
         self._metrics_server = None
         self._enroll_server: grpc.Server | None = None
+        self._proposer = None
+        self.signer = CertificateSigner(tls, Path(config.ca_key_file), config.certificate_lifetime)
 
     def timed(self, store):
         """The store as the proposer should see it: commit latency observed."""
         return self.metrics.timed_store(store)
 
     def add_to_server(self, server: grpc.Server, proposer) -> None:
+        self._proposer = proposer
         events_pb2_grpc.add_EventsServicer_to_server(EventsServicer(self.store), server)
         operations_pb2_grpc.add_OperationsServicer_to_server(
             OperationsServicer(self.store, proposer, self.config, self.tls, self.secret), server)
@@ -53,7 +57,7 @@ class SchedulerOps:
     def _start_enrollment(self) -> grpc.Server:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=self.interceptors)
         operations_pb2_grpc.add_EnrollmentServicer_to_server(
-            EnrollmentServicer(self.store, self.tls, Path(self.config.ca_key_file), self.secret), server)
+            EnrollmentServicer(self.store, self._proposer, self.signer), server)
         serve_health_and_reflection(server, ["thecloud.v1.Enrollment"])
         if server.add_secure_port(self.config.enroll_listen, enrollment_credentials(self.tls)) == 0:
             raise OSError(f"cannot listen on {self.config.enroll_listen} (enroll_listen)")

@@ -41,7 +41,13 @@ def register_actions(actions, parents) -> None:
     restore.add_argument("file", metavar="FILE")
     restore.set_defaults(func=restore_command)
     token = actions.add_parser("join-token", parents=parents,
-                               help="a short-lived token for `thecloud-agent enroll`")
+                               help="a short-lived, single-use token that enrolls the host NAME "
+                                    "(`thecloud-agent enroll`)")
+    token.add_argument("name", metavar="NAME", help="the host (or, with --role scheduler, the scheduler) "
+                       "it enrolls: its certificate's name")
+    token.add_argument("--address", action="append", default=[],
+                       help="an IP or DNS name its certificate carries (repeatable; default: the "
+                            "address it enrolls from)")
     token.add_argument("--ttl", default="1h", help="lifetime: 90s, 30m, 1h, 2d (default 1h)")
     token.add_argument("--role", default="agent", choices=("agent", "scheduler"))
     token.set_defaults(func=join_token_command)
@@ -100,14 +106,16 @@ def restore_command(args, ctx) -> int:
 def join_token_command(args, ctx) -> int:
     ttl = parse_ttl(args.ttl)
     token = ctx.client.call("Operations", "CreateJoinToken",
-                            operations_pb2.CreateJoinTokenRequest(ttl_seconds=ttl, role=args.role))
+                            operations_pb2.CreateJoinTokenRequest(ttl_seconds=ttl, role=args.role,
+                                                                  name=args.name, addresses=args.address))
     if ctx.out.json:
         ctx.out.data(token)
         return 0
     expires = dt.datetime.fromtimestamp(token.expires_at.seconds).astimezone().isoformat(timespec="seconds")
     ctx.out.line(token.token)
-    ctx.out.line(f"# role {args.role}, expires {expires}; on the new host run:")
+    ctx.out.line(f"# single use, for {args.role} {token.name}, expires {expires}; on the new host, "
+                 f"with the token in a file only root reads:")
     endpoint = token.enroll_endpoints[0] if token.enroll_endpoints else "SCHEDULER:PORT"
-    ctx.out.line(f"#   thecloud-agent enroll --token {token.token[:12]}… --scheduler {endpoint} "
+    ctx.out.line(f"#   thecloud-agent enroll --name {token.name} --token-file FILE --scheduler {endpoint} "
                  f"--ca-fingerprint {token.ca_fingerprint}")
     return 0

@@ -1,7 +1,7 @@
 """`cloud host …`: the machines agents run on."""
 from __future__ import annotations
 
-from proto.v1 import public_pb2, resources_pb2
+from proto.v1 import operations_pb2, public_pb2, resources_pb2
 
 from cli.commands import evacuate, placement
 from cli.output import enum_label, pairs, since, size, timestamp
@@ -16,6 +16,21 @@ def register(subparsers, parents) -> None:
     show.set_defaults(func=show_command)
     placement.register_host_actions(actions, parents)   # label, cordon, uncordon, drain, maintenance
     evacuate.register_host_actions(actions, parents)
+    remove = actions.add_parser("remove", parents=parents,
+                                help="forget a host and revoke its certificates (its name may then be "
+                                     "enrolled again with a new join token)")
+    remove.add_argument("name", metavar="HOST", help="host name or id")
+    remove.set_defaults(func=remove_command)
+
+
+def remove_command(args, ctx) -> int:
+    reply = ctx.client.call("Operations", "RemoveHost", operations_pb2.RemoveHostRequest(name=args.name),
+                            timeout=30.0)
+    if ctx.out.json:
+        ctx.out.data(reply)
+    else:
+        ctx.out.line(f"removed {args.name}; its certificates are revoked")
+    return 0
 
 
 def state(value: int) -> str:

@@ -44,6 +44,11 @@ class NodeStub:
                 request_serializer=proto_dot_v1_dot_node__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=proto_dot_v1_dot_node__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.RenewCertificate = channel.unary_unary(
+                '/thecloud.v1.Node/RenewCertificate',
+                request_serializer=proto_dot_v1_dot_node__pb2.RenewCertificateRequest.SerializeToString,
+                response_deserializer=proto_dot_v1_dot_node__pb2.RenewCertificateResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServicer:
@@ -61,6 +66,13 @@ class NodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewCertificate(self, request, context):
+        """A fresh certificate for the caller's own identity, before the current one expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +85,11 @@ def add_NodeServicer_to_server(servicer, server):
                     servicer.Heartbeat,
                     request_deserializer=proto_dot_v1_dot_node__pb2.HeartbeatRequest.FromString,
                     response_serializer=proto_dot_v1_dot_node__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'RenewCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewCertificate,
+                    request_deserializer=proto_dot_v1_dot_node__pb2.RenewCertificateRequest.FromString,
+                    response_serializer=proto_dot_v1_dot_node__pb2.RenewCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +146,33 @@ class Node:
             '/thecloud.v1.Node/Heartbeat',
             proto_dot_v1_dot_node__pb2.HeartbeatRequest.SerializeToString,
             proto_dot_v1_dot_node__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/thecloud.v1.Node/RenewCertificate',
+            proto_dot_v1_dot_node__pb2.RenewCertificateRequest.SerializeToString,
+            proto_dot_v1_dot_node__pb2.RenewCertificateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,24 +67,46 @@ class RestoreResponse(_message.Message):
     def __init__(self, revision: _Optional[int] = ..., hosts: _Optional[int] = ..., instances: _Optional[int] = ...) -> None: ...
 
 class CreateJoinTokenRequest(_message.Message):
-    __slots__ = ("ttl_seconds", "role")
+    __slots__ = ("ttl_seconds", "role", "name", "addresses")
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     ttl_seconds: int
     role: str
-    def __init__(self, ttl_seconds: _Optional[int] = ..., role: _Optional[str] = ...) -> None: ...
+    name: str
+    addresses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ttl_seconds: _Optional[int] = ..., role: _Optional[str] = ..., name: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class JoinToken(_message.Message):
-    __slots__ = ("token", "expires_at", "ca_fingerprint", "enroll_endpoints")
+    __slots__ = ("token", "expires_at", "ca_fingerprint", "enroll_endpoints", "name", "role", "id")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     CA_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     ENROLL_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     token: str
     expires_at: _timestamp_pb2.Timestamp
     ca_fingerprint: str
     enroll_endpoints: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, token: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ca_fingerprint: _Optional[str] = ..., enroll_endpoints: _Optional[_Iterable[str]] = ...) -> None: ...
+    name: str
+    role: str
+    id: str
+    def __init__(self, token: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ca_fingerprint: _Optional[str] = ..., enroll_endpoints: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., role: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class RemoveHostRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RemoveHostResponse(_message.Message):
+    __slots__ = ("revoked_serials",)
+    REVOKED_SERIALS_FIELD_NUMBER: _ClassVar[int]
+    revoked_serials: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revoked_serials: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("token", "name", "csr_pem", "addresses")

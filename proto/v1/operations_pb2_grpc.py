@@ -60,6 +60,11 @@ class OperationsStub:
                 request_serializer=proto_dot_v1_dot_operations__pb2.CreateJoinTokenRequest.SerializeToString,
                 response_deserializer=proto_dot_v1_dot_operations__pb2.JoinToken.FromString,
                 _registered_method=True)
+        self.RemoveHost = channel.unary_unary(
+                '/thecloud.v1.Operations/RemoveHost',
+                request_serializer=proto_dot_v1_dot_operations__pb2.RemoveHostRequest.SerializeToString,
+                response_deserializer=proto_dot_v1_dot_operations__pb2.RemoveHostResponse.FromString,
+                _registered_method=True)
 
 
 class OperationsServicer:
@@ -93,7 +98,16 @@ class OperationsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateJoinToken(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A single-use token bound to one name and role (FAILED_PRECONDITION if that name exists).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveHost(self, request, context):
+        """Forget a host and revoke its certificates; FAILED_PRECONDITION while instances or
+        volumes are on it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -125,6 +139,11 @@ def add_OperationsServicer_to_server(servicer, server):
                     servicer.CreateJoinToken,
                     request_deserializer=proto_dot_v1_dot_operations__pb2.CreateJoinTokenRequest.FromString,
                     response_serializer=proto_dot_v1_dot_operations__pb2.JoinToken.SerializeToString,
+            ),
+            'RemoveHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveHost,
+                    request_deserializer=proto_dot_v1_dot_operations__pb2.RemoveHostRequest.FromString,
+                    response_serializer=proto_dot_v1_dot_operations__pb2.RemoveHostResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -262,6 +281,33 @@ class Operations:
             '/thecloud.v1.Operations/CreateJoinToken',
             proto_dot_v1_dot_operations__pb2.CreateJoinTokenRequest.SerializeToString,
             proto_dot_v1_dot_operations__pb2.JoinToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/thecloud.v1.Operations/RemoveHost',
+            proto_dot_v1_dot_operations__pb2.RemoveHostRequest.SerializeToString,
+            proto_dot_v1_dot_operations__pb2.RemoveHostResponse.FromString,
             options,
             channel_credentials,
             insecure,

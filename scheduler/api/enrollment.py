@@ -3,78 +3,84 @@
 Served on its own port (`enroll_listen`) with server-only TLS, since the caller
 has no certificate yet. The caller pins the CA by its fingerprint (printed by
 `cloud cluster join-token`) before it sends anything, makes its own key, and
-sends only a CSR; this scheduler checks the token (HMAC with the cluster secret,
-not expired) and signs with the CA key for the role the token grants.
+sends only a CSR.
+
+A join token is single-use and bound (scheduler/state/enrollment.py): it names
+the one host (or scheduler) it enrolls, its role, and the addresses its
+certificate may carry. This endpoint checks the token against the replicated
+record, signs a certificate whose CN is the token's name and whose SANs are the
+token's addresses (or, when the token names none, the address the caller
+connects from) — never what the caller asks for — and then spends the token
+through Raft: the use is atomic, so a second enrollment with it is refused
+even on another scheduler. A name that is already a host (or member) is refused:
+an existing host renews with its current certificate (Node.RenewCertificate),
+or an admin removes it first.
 """
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import grpc
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 
-from common.errors import FailedPrecondition, InvalidArgument, Unauthenticated, rpc_errors
+from common.errors import InvalidArgument, PermissionDenied, rpc_errors
 from common.ids import check_name
-from common.tls import sign_csr, verify_join_token
+from common.tls import join_secret_hash, join_secret_matches, parse_join_token
 from proto.v1 import operations_pb2, operations_pb2_grpc
-from scheduler.state import records as r
+from scheduler.api.signing import csr_common_name
+from scheduler.auth.ratelimit import source_of
+from scheduler.proposer import now_ms
+from scheduler.state import enrollment
 
 log = logging.getLogger(__name__)
 
 MAX_ADDRESSES = 16
-MAX_CSR_BYTES = 16 * 1024
+
+
+def certificate_sans(token: dict, peer_address: str) -> list[str]:
+    """The SANs a token's certificate gets (its CN, the token's name, is added by sign_csr)."""
+    return list(token["addresses"]) or ([peer_address] if peer_address else [])
 
 
 class EnrollmentServicer(operations_pb2_grpc.EnrollmentServicer):
-    def __init__(self, store, tls, ca_key_file: Path, secret: str):
+    def __init__(self, store, proposer, signer):
         self.store = store
-        self.tls = tls
-        self.ca_key_file = Path(ca_key_file)
-        self.secret = secret
+        self.proposer = proposer
+        self.signer = signer
 
     @rpc_errors
     def Enroll(self, request, context):
         if not request.token:
             raise InvalidArgument("token", "is required")
-        try:
-            role = verify_join_token(self.secret.encode(), request.token)
-        except (ValueError, KeyError) as err:
-            raise Unauthenticated(f"join token refused: {err}") from None
         name = check_name(request.name, "name")
-        if not request.csr_pem or len(request.csr_pem) > MAX_CSR_BYTES:
-            raise InvalidArgument("csr_pem", "a PEM certificate signing request is required")
-        try:
-            csr = x509.load_pem_x509_csr(request.csr_pem)
-            common_name = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-        except (ValueError, IndexError):
-            raise InvalidArgument("csr_pem", "is not a valid PEM certificate signing request") from None
-        if common_name != name:
-            raise InvalidArgument("csr_pem", f"its common name {common_name!r} is not {name!r}")
+        if csr_common_name(request.csr_pem) != name:
+            raise InvalidArgument("csr_pem", f"its common name is not {name!r}")
         addresses = list(request.addresses)
         if len(addresses) > MAX_ADDRESSES or any(not a or len(a) > 253 or " " in a for a in addresses):
             raise InvalidArgument("addresses", f"at most {MAX_ADDRESSES} IP addresses or DNS names")
-        if role == "agent":
-            self._check_not_live(name)
-        if not self.ca_key_file.exists():
-            raise FailedPrecondition("this scheduler holds no CA key and cannot sign; try another one")
-        try:
-            cert = sign_csr(self.tls.ca.read_bytes(), self.ca_key_file.read_bytes(), request.csr_pem,
-                            role, addresses)
-        except ValueError as err:
-            raise InvalidArgument("csr_pem", str(err)) from None
-        log.info("enrolled %s as %s (addresses %s) for %s", name, role, ", ".join(addresses) or "-",
-                 context.peer())
-        return operations_pb2.EnrollResponse(certificate_pem=cert, ca_pem=self.tls.ca.read_bytes(), role=role)
-
-    def _check_not_live(self, name: str) -> None:
-        # A token holder must not take over the identity of a host that is up.
+        parsed = parse_join_token(request.token)
         with self.store.read_lock:
-            host = self.store.read().host_by_ref(name)
-            live = host is not None and host.get("state") == r.HOST_UP
-        if live:
-            raise FailedPrecondition(f"host {name} is up; stop its agent before enrolling it again")
+            state = self.store.read()
+            record = state.join_tokens.get(parsed[0]) if parsed else None
+            if record is not None and not join_secret_matches(record["secret_hash"], parsed[1]):
+                record = None
+            token = dict(enrollment.check_token(state, record, name, now_ms()))
+        peer = source_of(context.peer())
+        sans = certificate_sans(token, peer)
+        refused = [a for a in addresses if a not in sans and a != name]
+        if refused:
+            raise PermissionDenied(f"addresses: {', '.join(refused)} not allowed by this join token "
+                                   f"(it allows {', '.join(sans + [name])}); "
+                                   f"ask for a token with --address")
+        cert, facts = self.signer.sign(request.csr_pem, token["role"], sans)
+        # Spent atomically by apply: a concurrent second use fails there, and its
+        # certificate is never returned.
+        self.proposer.propose("join_token.use", {
+            "token_id": token["id"], "secret_hash": join_secret_hash(parsed[1]), "name": name,
+            "serial": facts.serial, "not_after_ms": facts.not_after_ms, "used_by": peer})
+        log.info("enrolled %s as %s (SANs %s, serial %s) for %s", name, token["role"],
+                 ", ".join(sans) or "-", facts.serial, context.peer())
+        return operations_pb2.EnrollResponse(certificate_pem=cert, ca_pem=self.signer.ca_pem(),
+                                             role=token["role"])
 
 
 def enrollment_credentials(tls) -> grpc.ServerCredentials:

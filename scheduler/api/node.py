@@ -1,14 +1,19 @@
 """The Node API: agents join and heartbeat; what they observe is written through Raft."""
 from __future__ import annotations
 
-from common.errors import InvalidArgument, PermissionDenied, rpc_errors
+import logging
+
+from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied, rpc_errors
 from common.ids import check_labels, check_name, new_id
-from common.tls import peer_identity
+from common.tls import peer_certificate, peer_identity
 from proto.v1 import node_pb2, node_pb2_grpc
 from scheduler.api import convert
+from scheduler.api.signing import csr_common_name
 from scheduler.liveness import HeartbeatWriter
 from scheduler.api.network_input import check_vtep
 from scheduler.state import records as r
+
+log = logging.getLogger(__name__)
 
 
 def observed_args(host_id: str, observed, generation: int | None = None) -> dict:
@@ -31,10 +36,11 @@ def differs(instance: dict, args: dict) -> bool:
 
 
 class NodeServicer(node_pb2_grpc.NodeServicer):
-    def __init__(self, store, proposer, config):
+    def __init__(self, store, proposer, config, signer=None):
         self.store = store
         self.proposer = proposer
         self.config = config
+        self.signer = signer
         self.heartbeats = HeartbeatWriter(store, proposer, config)
 
     def _authorize(self, context, host_name: str | None = None) -> None:
@@ -88,3 +94,23 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         # Only what changed goes through Raft; liveness alone is batched (scheduler/liveness.py).
         self.heartbeats.write(host, commands)
         return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms())
+
+    @rpc_errors
+    def RenewCertificate(self, request, context):
+        """A new certificate for the caller's own name, role and SANs (the resolver has
+        already refused a revoked certificate); the host must still exist."""
+        self._authorize(context)
+        current = peer_certificate(context.auth_context())
+        if csr_common_name(request.csr_pem) != current.common_name:
+            raise InvalidArgument("csr_pem", f"its common name is not {current.common_name!r}")
+        if self.signer is None:
+            raise FailedPrecondition("this scheduler does not sign certificates")
+        sans = [a for a in current.sans if a != current.common_name]
+        cert, facts = self.signer.sign(request.csr_pem, current.role, sans)
+        self.proposer.propose("certificate.renew", {
+            "role": current.role, "name": current.common_name, "serial": facts.serial,
+            "not_after_ms": facts.not_after_ms,
+            "old": {"serial": current.serial, "issued_ms": current.issued_ms}})
+        log.info("renewed the certificate of %s (serial %s, was %s)", current.common_name,
+                 facts.serial, current.serial)
+        return node_pb2.RenewCertificateResponse(certificate_pem=cert, ca_pem=self.signer.ca_pem())

@@ -1,4 +1,4 @@
-"""The Operations service: membership, backup and restore, join tokens.
+"""The Operations service: membership, backup and restore, join tokens, host removal.
 
 Every method needs an admin certificate: these calls change who runs the
 cluster or read all of its state at once.
@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives import serialization
 from common.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
                            PermissionDenied, rpc_errors)
 from common.ids import check_name
-from common.tls import create_join_token, peer_identity
+from common.tls import join_secret_hash, new_join_token, peer_identity
 from proto.v1 import operations_pb2, operations_pb2_grpc, resources_pb2 as pb
 from scheduler import membership
+from scheduler.api.enrollment import MAX_ADDRESSES
 
 log = logging.getLogger(__name__)
 
@@ -147,20 +148,45 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
 
     @rpc_errors
     def CreateJoinToken(self, request, context):
-        require_admin(context)
+        admin = require_admin(context)
         ttl = request.ttl_seconds or DEFAULT_TTL
         if not 0 < ttl <= MAX_TTL:
             raise InvalidArgument("ttl_seconds", f"must be between 1 and {MAX_TTL}")
         role = request.role or "agent"
         if role not in TOKEN_ROLES:
             raise InvalidArgument("role", f"must be one of {', '.join(TOKEN_ROLES)}")
+        name = check_name(request.name, "name")
+        addresses = list(dict.fromkeys(request.addresses))
+        if len(addresses) > MAX_ADDRESSES or any(not a or len(a) > 253 or " " in a for a in addresses):
+            raise InvalidArgument("addresses", f"at most {MAX_ADDRESSES} IP addresses or DNS names")
+        if role == "scheduler" and membership.find_member(self.store, self.config, name) is not None:
+            raise FailedPrecondition(f"scheduler {name} is a member: remove it first "
+                                     f"(`cloud cluster remove-node {name}`)")
         now = time.time()
-        token = create_join_token(self.secret.encode(), int(ttl), role, now=now)
+        token_id, secret, token = new_join_token()
+        expires_ms = int((now + ttl) * 1000)
+        self.proposer.propose("join_token.create", {
+            "token_id": token_id, "secret_hash": join_secret_hash(secret), "role": role, "name": name,
+            "addresses": addresses, "expires_ms": expires_ms, "created_by": admin})
+        log.info("join token %s for %s %s (expires in %ss) by %s", token_id, role, name, ttl, admin)
         # Any scheduler's enrollment endpoint accepts the token; this one names its own.
         reply = operations_pb2.JoinToken(token=token, ca_fingerprint=ca_fingerprint(self.tls.ca.read_bytes()),
-                                         enroll_endpoints=[self._enroll_endpoint()] if self.config.enroll_listen else [])
-        reply.expires_at.FromSeconds(int(now + ttl))
+                                         enroll_endpoints=[self._enroll_endpoint()] if self.config.enroll_listen else [],
+                                         name=name, role=role, id=token_id)
+        reply.expires_at.FromMilliseconds(expires_ms)
         return reply
+
+    # -- hosts -----------------------------------------------------------------------------
+
+    @rpc_errors
+    def RemoveHost(self, request, context):
+        admin = require_admin(context)
+        if not request.name:
+            raise InvalidArgument("name", "is required")
+        result = self.proposer.propose("host.remove", {"ref": request.name})
+        log.warning("removed host %s (%s) by %s; revoked %s", result["name"], result["host_id"], admin,
+                    ", ".join(result["revoked_serials"]) or "its earlier certificates")
+        return operations_pb2.RemoveHostResponse(revoked_serials=result["revoked_serials"])
 
     def _enroll_endpoint(self) -> str:
         host, _, port = self.config.enroll_listen.rpartition(":")

@@ -4,16 +4,17 @@ from __future__ import annotations
 import time
 
 from common.errors import Unauthenticated
-from common.tls import peer_identity
+from common.tls import peer_certificate
 from scheduler.auth import tokens
 from scheduler.auth.identity import CERTIFICATE, TOKEN, Identity
 from scheduler.auth.permissions import BUILTIN_ROLES
 from scheduler.auth.ratelimit import FailureLimiter
-from scheduler.state import iam
+from scheduler.state import enrollment, iam
 
 # One message for every token failure: malformed, unknown, wrong secret, revoked,
 # expired, or its principal deleted all read alike.
 BAD_TOKEN = "invalid, expired or revoked API token"
+REVOKED = "certificate revoked"
 THROTTLED = "too many failed authentications from this address; try again later"
 
 
@@ -56,13 +57,15 @@ class Resolver:
         self.clock = clock
 
     def identity(self, metadata, auth_context: dict, source: str) -> Identity:
+        facts = peer_certificate(auth_context or {})
+        if facts is not None:
+            self._check_not_revoked(facts)
         bearer = bearer_of(metadata)
         if bearer is not None:
             return self._from_token(bearer, source)
-        peer = peer_identity(auth_context or {})
-        if peer is None:
+        if facts is None:
             raise Unauthenticated("no client certificate")
-        name, role = peer
+        name, role = facts.common_name, facts.role
         if role in ("admin", "scheduler"):
             # A peer scheduler holds the cluster secret and could propose anything to
             # Raft itself; treating it as an admin grants nothing new.
@@ -71,6 +74,14 @@ class Resolver:
             return Identity(name=name, kind="agent", via=CERTIFICATE, address=source)
         raise Unauthenticated("this certificate carries no identity: send an API token "
                               "(`authorization: Bearer <token>`, see `cloud login`)")
+
+    def _check_not_revoked(self, facts) -> None:
+        # The deny-list (finding 6): removed hosts and schedulers, on every call.
+        with self.store.read_lock:
+            revoked = enrollment.is_revoked(self.store.read(), facts.role, facts.common_name,
+                                            facts.serial, facts.issued_ms)
+        if revoked:
+            raise Unauthenticated(REVOKED)
 
     def _from_token(self, bearer: str, source: str) -> Identity:
         if self.limiter.blocked(source):

@@ -19,6 +19,7 @@ from scheduler.state import volumes
 from scheduler.state import images
 from scheduler.state import floating
 from scheduler.state import evacuation
+from scheduler.state import enrollment
 
 COMMANDS = {
     "host.join": hosts.join,
@@ -42,6 +43,7 @@ COMMANDS = {
     **images.COMMANDS,
     **floating.COMMANDS,
     **evacuation.COMMANDS,
+    **enrollment.COMMANDS,
 }
 
 NETWORK_COLLECTIONS = ("vpcs", "vpc_names", "subnets", "subnet_names",
@@ -92,6 +94,9 @@ class ClusterState:
             setattr(self, key, {})
         # Host evacuations (scheduler/state/evacuation.py): the latest one of each host, by host id.
         self.evacuations: dict[str, dict] = {}
+        # Join tokens, issued certificates and the deny-list (scheduler/state/enrollment.py).
+        for key in enrollment.COLLECTIONS:
+            setattr(self, key, {})
 
     def apply(self, op: str, args: dict, ctx: dict) -> dict:
         handler = COMMANDS.get(op)
@@ -137,6 +142,7 @@ class ClusterState:
                               **{key: getattr(self, key) for key in images.COLLECTIONS},
                               **{key: getattr(self, key) for key in floating.COLLECTIONS},
                               "evacuations": self.evacuations,
+                              **{key: getattr(self, key) for key in enrollment.COLLECTIONS},
                               **{key: getattr(self, key) for key in NETWORK_COLLECTIONS}})
 
     @classmethod
@@ -166,6 +172,8 @@ class ClusterState:
         for key in floating.COLLECTIONS:
             setattr(state, key, data.get(key, {}))
         state.evacuations = data.get("evacuations", {})
+        for key in enrollment.COLLECTIONS:
+            setattr(state, key, data.get(key, {}))
         state.placement.rebuild(state)
         quota.recount(state)   # usage of secrets, images, groups: older snapshots lack it
         return state

@@ -10,11 +10,11 @@ from __future__ import annotations
 import copy
 
 from common.errors import FailedPrecondition, InvalidArgument
-from scheduler.state import events
+from scheduler.state import enrollment, events
 
 # Collections a restore may find non-empty: a fresh cluster has written these
 # already (its own events, members added before the restore).
-_RESTORE_IGNORES = ("events", "event_seq", "members", "member_raft")
+_RESTORE_IGNORES = ("events", "event_seq", "members", "member_raft", "join_tokens")
 
 
 def placement_failed(state, args: dict, ctx: dict) -> dict:
@@ -38,6 +38,8 @@ def member_add(state, args: dict, ctx: dict) -> dict:
         state.member_raft.pop(old["raft"], None)
     state.members[name] = {"name": name, "api": api, "raft": raft, "removed": False}
     state.member_raft[raft] = name
+    # An admin adding a removed scheduler back trusts its name again.
+    enrollment.readmit_identity(state, "scheduler", name)
     events.record_cluster_event(state, ctx, "member.added", name, f"raft {raft}, api {api}")
     return {"member": dict(state.members[name])}
 
@@ -52,8 +54,9 @@ def member_remove(state, args: dict, ctx: dict) -> dict:
         state.member_raft.pop(old["raft"], None)
         api, raft = api or old["api"], raft or old["raft"]
     state.members[name] = {"name": name, "api": api, "raft": raft, "removed": True}
+    revoked = enrollment.revoke_identity(state, "scheduler", name, ctx)
     events.record_cluster_event(state, ctx, "member.removed", name, f"raft {raft}")
-    return {}
+    return {"revoked_serials": revoked}
 
 
 def restore(state, args: dict, ctx: dict) -> dict:

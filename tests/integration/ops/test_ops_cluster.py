@@ -160,18 +160,22 @@ def test_join_token_enrolls_a_new_agent(ops_cluster, tmp_path):
     cluster = ops_cluster
     aio = cluster.aio
     token = cluster.call("Operations", "CreateJoinToken",
-                         operations_pb2.CreateJoinTokenRequest(ttl_seconds=600))
+                         operations_pb2.CreateJoinTokenRequest(ttl_seconds=600, name="agent-new"))
     assert token.ca_fingerprint.startswith("sha256:")
     with pytest.raises(RpcFailure) as bad:
-        cluster.call("Operations", "CreateJoinToken", operations_pb2.CreateJoinTokenRequest(role="root"))
+        cluster.call("Operations", "CreateJoinToken", operations_pb2.CreateJoinTokenRequest(
+            role="root", name="agent-new"))
     assert bad.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(RpcFailure) as unnamed:
+        cluster.call("Operations", "CreateJoinToken", operations_pb2.CreateJoinTokenRequest())
+    assert unnamed.value.code == grpc.StatusCode.INVALID_ARGUMENT and "name" in str(unnamed.value)
     tls_dir = tmp_path / "tls"
     base = [sys.executable, "-m", "agent.main", "enroll", "--name", "agent-new", "--tls-dir", str(tls_dir),
             "--scheduler", aio.enroll_address("sched-1"), "--address", "127.0.0.1"]
 
     def enroll(*extra, token_value=token.token, fingerprint=token.ca_fingerprint):
-        return subprocess.run(base + ["--token", token_value, "--ca-fingerprint", fingerprint, *extra],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(base + ["--token-file", "-", "--ca-fingerprint", fingerprint, *extra],
+                              input=token_value, capture_output=True, text=True, timeout=60)
 
     wrong_ca = enroll(fingerprint="sha256:" + "0" * 64)
     assert wrong_ca.returncode == 1 and "did not present the CA" in wrong_ca.stderr
@@ -179,7 +183,7 @@ def test_join_token_enrolls_a_new_agent(ops_cluster, tmp_path):
     assert forged.returncode == 1 and "UNAUTHENTICATED" in forged.stderr
     taken = subprocess.run(base[:5] + [aio.agent_name] + base[6:] + ["--token", token.token,
                            "--ca-fingerprint", token.ca_fingerprint], capture_output=True, text=True, timeout=60)
-    assert taken.returncode == 1 and "is up" in taken.stderr
+    assert taken.returncode == 1 and "PERMISSION_DENIED" in taken.stderr and "agent-new" in taken.stderr
     assert not (tls_dir / "agent-new.key").exists()
     done = enroll()
     assert done.returncode == 0, done.stderr

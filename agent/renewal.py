@@ -1,0 +1,97 @@
+"""Renewing this host's certificate before it expires.
+
+Certificates are short-lived (the schedulers' `certificate_lifetime`, 30 days by
+default). When less than a third of its validity is left, the agent makes a new
+key here, asks a scheduler to sign it over the Node API with the current
+certificate (Node.RenewCertificate: same name, role and addresses), and
+replaces its files: the key and certificate are written to temporary files and
+renamed over the old ones, the certificate last. The agent's server picks the
+new pair up at its next handshake (common/grpcserve.py) and its links to the
+schedulers reconnect with it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+import grpc
+from cryptography import x509
+
+from common.tls import TlsFiles, certificate_facts, make_csr
+from proto.v1 import node_pb2
+
+log = logging.getLogger(__name__)
+
+RENEW_WHEN_LEFT = 1 / 3
+MAX_CHECK_INTERVAL = 600.0
+
+
+def renewal_due(cert_pem: bytes, now: float | None = None) -> bool:
+    """Whether less than a third of the certificate's validity is left."""
+    facts = certificate_facts(cert_pem)
+    now_ms = (time.time() if now is None else now) * 1000
+    lifetime = facts.not_after_ms - facts.not_before_ms
+    return facts.not_after_ms - now_ms < lifetime * RENEW_WHEN_LEFT
+
+
+def check_interval(cert_pem: bytes) -> float:
+    """How often to look: a twentieth of the lifetime, between 5 s and 10 min."""
+    facts = certificate_facts(cert_pem)
+    return min(MAX_CHECK_INTERVAL, max(5.0, (facts.not_after_ms - facts.not_before_ms) / 1000 / 20))
+
+
+def install(files: TlsFiles, cert_pem: bytes, key_pem: bytes) -> None:
+    """Replace the key and certificate, each by a rename (the certificate last)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+    cert.verify_directly_issued_by(ca)
+    for path, data, mode in ((files.key, key_pem, 0o600), (files.cert, cert_pem, 0o644)):
+        tmp = path.with_name(f".{path.name}.renew")
+        tmp.write_bytes(b"")
+        tmp.chmod(mode)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+
+class CertificateRenewal(threading.Thread):
+    """Checks the certificate now and then, and renews it through `link` when due."""
+
+    def __init__(self, name: str, files: TlsFiles, link, on_renewed: Callable[[], None]):
+        super().__init__(name="cert-renewal", daemon=True)
+        self.host_name = name
+        self.files = files
+        self.link = link
+        self.on_renewed = on_renewed
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def renew(self) -> str:
+        """Renew now; the new certificate's serial."""
+        csr_pem, key_pem = make_csr(self.host_name, "agent")
+        reply = self.link.call("RenewCertificate", node_pb2.RenewCertificateRequest(csr_pem=csr_pem))
+        install(self.files, reply.certificate_pem, key_pem)
+        self.link.reset()
+        self.on_renewed()
+        return certificate_facts(reply.certificate_pem).serial
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                cert_pem = self.files.cert.read_bytes()
+                wait = check_interval(cert_pem)
+                if renewal_due(cert_pem):
+                    old = certificate_facts(cert_pem)
+                    serial = self.renew()
+                    log.info("renewed this host's certificate: serial %s (was %s, expiring %s)",
+                             serial, old.serial, time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                time.gmtime(old.not_after_ms / 1000)))
+            except Exception as err:  # noqa: BLE001 - renewal must outlive every failure
+                detail = f"{err.code().name}: {err.details()}" if isinstance(err, grpc.RpcError) else str(err)
+                log.warning("certificate renewal failed (will retry): %s", detail)
+                wait = 5.0
+            self._stopping.wait(wait)
+        self.link.close()

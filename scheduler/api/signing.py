@@ -1,0 +1,47 @@
+"""Signing node certificates with the CA key: at enrollment and at renewal.
+
+Only schedulers that hold the CA key (`ca_key_file`) sign; the others answer
+FAILED_PRECONDITION and the caller tries another scheduler.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from common.errors import FailedPrecondition, InvalidArgument
+from common.tls import CertificateFacts, certificate_facts, sign_csr
+
+MAX_CSR_BYTES = 16 * 1024
+
+
+def csr_common_name(csr_pem: bytes, field: str = "csr_pem") -> str:
+    if not csr_pem or len(csr_pem) > MAX_CSR_BYTES:
+        raise InvalidArgument(field, "a PEM certificate signing request is required")
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+        return csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    except (ValueError, IndexError):
+        raise InvalidArgument(field, "is not a valid PEM certificate signing request") from None
+
+
+class CertificateSigner:
+    def __init__(self, tls, ca_key_file: Path, lifetime_s: float):
+        self.tls = tls
+        self.ca_key_file = Path(ca_key_file)
+        self.lifetime_s = float(lifetime_s)
+
+    def ca_pem(self) -> bytes:
+        return self.tls.ca.read_bytes()
+
+    def sign(self, csr_pem: bytes, role: str, sans: list[str]) -> tuple[bytes, CertificateFacts]:
+        """(certificate PEM, its facts) for `role` with exactly `sans` (and the CSR's CN)."""
+        if not self.ca_key_file.exists():
+            raise FailedPrecondition("this scheduler holds no CA key and cannot sign; try another one")
+        try:
+            cert = sign_csr(self.ca_pem(), self.ca_key_file.read_bytes(), csr_pem, role, sans,
+                            days=self.lifetime_s / 86400)
+        except ValueError as err:
+            raise InvalidArgument("csr_pem", str(err)) from None
+        return cert, certificate_facts(cert)
