@@ -1,14 +1,17 @@
 """What the fuzz of every public request found (tests/integration/iam/test_iam_fuzz.py),
 each answered INVALID_ARGUMENT naming the field instead of INTERNAL, over the real state
 machine in process."""
+import json
 import threading
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from common.errors import InvalidArgument
 from proto.v1 import audit_pb2
 from scheduler.api.audit import AuditServicer
+from scheduler.api.operations import BACKUP_FORMAT, parse_archive, state_digest
 from scheduler.state.machine import ClusterState
 
 
@@ -51,3 +54,25 @@ def test_audit_since_the_last_representable_second_answers():
     reply = audit.ListAuditEvents(audit_pb2.ListAuditEventsRequest(
         since=Timestamp(seconds=253_402_300_799, nanos=999_999_999)), Context())
     assert list(reply.events) == []
+
+
+def archive(**fields) -> bytes:
+    state = {}
+    return json.dumps({"format": BACKUP_FORMAT, "state": state, "sha256": state_digest(state),
+                       **fields}).encode()
+
+
+@pytest.mark.parametrize("damaged", [
+    b"[" * 100_000,                       # json.loads: RecursionError
+    b'{"a": ' * 50_000 + b"1" + b"}" * 50_000,
+    archive(revision="7"), archive(revision=1e400), archive(revision=[1]), archive(revision=True),
+    archive(revision=-1), archive(revision=2**64), archive(cluster_name={"a": 1}),
+])
+def test_restore_of_a_damaged_archive_is_invalid_argument(damaged):
+    with pytest.raises(InvalidArgument) as err:
+        parse_archive(damaged)
+    assert err.value.field == "archive"
+
+
+def test_restore_of_a_sound_archive_parses():
+    assert parse_archive(archive(revision=12, cluster_name="c"))["revision"] == 12
