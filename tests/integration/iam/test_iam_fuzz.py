@@ -34,8 +34,6 @@ UNDECIDED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
 SKIPPED = {
     "/thecloud.v1.Operations/AddMember": "adds a Raft member that never comes up",
     "/thecloud.v1.Operations/RemoveMember": "removes a scheduler from the cluster",
-    "/thecloud.v1.Operations/Backup": "writes a backup file on the scheduler's disk",
-    "/thecloud.v1.Operations/Restore": "replaces the cluster's whole state",
 }
 
 LISTED = [   # (kind, service, method, request class, items field); per project
