@@ -228,7 +228,7 @@ def test_every_public_request_drawn_by_hypothesis_breaks_nothing(cluster, caller
     assert balanced_eventually(cluster) == []
     before = resources(cluster)
     made: set[str] = set()
-    answered: dict[str, int] = {}
+    answered: dict[str, dict[str, int]] = {}
     failures, fuzzed = [], 0
     started = time.monotonic()
     for full_method, method in public_methods():
