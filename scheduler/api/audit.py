@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from common.errors import InvalidArgument, rpc_errors
 from proto.v1 import audit_pb2, audit_pb2_grpc
-from scheduler.api import iam_input
+from scheduler.api import iam_input, validate
 from scheduler.api.iam_convert import audit_pb
 
 MAX_LIMIT = 10_000
@@ -27,9 +27,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
         project = iam_input.optional_name(request.project, "project")
         since_ms = 0
         if request.HasField("since"):
-            if not 0 <= request.since.nanos < 1_000_000_000 or request.since.seconds < 0:
-                raise InvalidArgument("since", "is not a valid timestamp")
-            since_ms = request.since.ToMilliseconds()
+            since_ms = validate.timestamp_ms(request.since, "since")
         with self.store.read_lock:
             entries = self.store.read().audit["entries"]
             chosen = []

@@ -54,7 +54,7 @@ def parse_archive(archive: bytes) -> dict:
         raise InvalidArgument("archive", f"larger than {MAX_ARCHIVE_BYTES} bytes")
     try:
         backup = json.loads(archive)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):   # RecursionError: nested too deep
         raise InvalidArgument("archive", "is not a thecloud backup (not JSON)") from None
     if not isinstance(backup, dict) or backup.get("format") != BACKUP_FORMAT:
         raise InvalidArgument("archive", f"is not a {BACKUP_FORMAT} file")
@@ -62,6 +62,12 @@ def parse_archive(archive: bytes) -> dict:
         raise InvalidArgument("archive", "has no state")
     if state_digest(backup["state"]) != backup.get("sha256"):
         raise InvalidArgument("archive", "checksum mismatch: the file is damaged")
+    # The checksum covers the state only: the fields beside it are checked here.
+    revision = backup.get("revision", 0)
+    if type(revision) is not int or not 0 <= revision < 2**63:
+        raise InvalidArgument("archive", "revision must be a whole number below 2^63")
+    if not isinstance(backup.get("cluster_name", ""), str):
+        raise InvalidArgument("archive", "cluster_name must be a string")
     return backup
 
 

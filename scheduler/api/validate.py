@@ -16,6 +16,16 @@ MAX_VCPUS, MAX_MEMORY, MIN_MEMORY = 512, 16 * 1024**4, 6 * 1024**2
 MAX_DISK = 1024**5
 
 
+MAX_TIMESTAMP_SECONDS = 253_402_300_799   # 9999-12-31T23:59:59Z, the last a Timestamp can hold
+
+
+def timestamp_ms(value, field: str) -> int:
+    """Milliseconds since the epoch of a Timestamp message, not before 1970."""
+    if not 0 <= value.seconds <= MAX_TIMESTAMP_SECONDS or not 0 <= value.nanos < 1_000_000_000:
+        raise InvalidArgument(field, "is not a valid timestamp between 1970 and 9999")
+    return value.ToMilliseconds()
+
+
 def project(value: str) -> str:
     return check_name(value or "default", "project")
 
