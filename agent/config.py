@@ -23,7 +23,7 @@ NETWORK_DRIVERS = ("linuxbridge", "none")
 STORAGE_DRIVERS = ("lvm", "file", "none")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
-_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\Z")
 
 
 def _check_address(field: str, value: str) -> None:

@@ -7,7 +7,7 @@ from common.errors import InvalidArgument, NotFound
 from common.ids import check_name
 from scheduler.state import secrets as secret_state
 
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_SECRET_ENV = 64
 
 
