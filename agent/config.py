@@ -39,6 +39,8 @@ class AgentConfig:
     listen: str = option("127.0.0.1:7300", "Address (host:port) the Agent API listens on.")
     advertise: str = option("", "Address the schedulers dial to reach this agent; empty means `listen`.")
     schedulers: list[str] = option([], "API addresses (host:port) of the scheduler nodes; any of them accepts a join.")
+    scheduler_node_api: list[str] = option([], "Node API addresses (the schedulers' `node_listen`) that joins and "
+                                               "heartbeats go to, away from user traffic; empty: `schedulers`.")
     data_dir: Path = option(Path("/var/lib/thecloud/agent"), "Where the agent keeps its journal.")
     tls_dir: Path = option(Path("/etc/thecloud/tls"), "Directory holding ca.crt, <name>.crt and <name>.key.")
     compute_driver: str = option("docker", "Compute drivers, comma-separated: docker (containers), libvirt (VMs), or docker,libvirt.")
@@ -67,6 +69,11 @@ class AgentConfig:
     def advertise_address(self) -> str:
         return self.advertise or self.listen
 
+    @property
+    def node_api_addresses(self) -> list[str]:
+        """Where joins and heartbeats go."""
+        return list(self.scheduler_node_api or self.schedulers)
+
     def validate(self) -> "AgentConfig":
         """Check every option; raise ConfigError naming the first bad one."""
         if not NAME_RE.match(self.name):
@@ -77,6 +84,8 @@ class AgentConfig:
             _check_address("advertise", self.advertise)
         for address in self.schedulers:
             _check_address("schedulers", address)
+        for address in self.scheduler_node_api:
+            _check_address("scheduler_node_api", address)
         driver_names(self.compute_driver)
         if self.virt_type not in ("auto", "kvm", "qemu"):
             raise ConfigError(f"virt_type: {self.virt_type!r} is not one of auto, kvm, qemu")

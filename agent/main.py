@@ -35,7 +35,7 @@ from agent.usage import HostUsage
 from agent.version import agent_version
 from common.config import ConfigError, render_sample
 from common.errors import CloudError
-from common.grpcserve import make_server, serve_health_and_reflection
+from common.grpcserve import MIB, make_server, serve_health_and_reflection
 from common.logs import setup_logging
 from common.tls import TlsFiles
 from proto.v1 import agent_pb2, agent_pb2_grpc, networks_pb2_grpc, node_pb2, volumes_pb2_grpc
@@ -109,7 +109,8 @@ def run(config: AgentConfig) -> int:
     metrics.watch(usage, servicer.instances, fence)
 
     try:
-        server = make_server(config.listen, tls, interceptors=metrics.interceptors)
+        server = make_server(config.listen, tls, interceptors=metrics.interceptors,
+                             max_message_bytes=16 * MIB, name="agent-api")  # callers: schedulers only
     except OSError as err:
         driver.close()
         journal.close()
@@ -132,13 +133,13 @@ def run(config: AgentConfig) -> int:
             drivers=driver.fingerprint(), labels=config.labels, agent_version=agent_version(),
             images=driver.images(), vtep=config.vtep if network is not None else "")
 
-    heartbeat = Heartbeat(SchedulerLink(config.schedulers, tls), journal, usage,
+    heartbeat = Heartbeat(SchedulerLink(config.node_api_addresses, tls), journal, usage,
                           servicer.instances.observe_all, driver.images, join_request,
                           config.heartbeat_interval)
     heartbeat.start()
     log.info("agent %s %s serving on %s (advertised %s), schedulers: %s", config.name,
              agent_version(), config.listen, config.advertise_address,
-             ", ".join(config.schedulers) or "none")
+             ", ".join(config.node_api_addresses) or "none")
 
     stopping = threading.Event()
 

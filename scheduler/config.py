@@ -20,7 +20,19 @@ class Member:
 class SchedulerConfig:
     name: str = option("sched-1", "This node's name; must be one of `members`.")
     cluster_name: str = option("thecloud", "The cluster's name, shown by `cloud cluster status`.")
-    listen: str = option("127.0.0.1:7101", "Address of the public API and the node API (mTLS).")
+    listen: str = option("127.0.0.1:7101", "Address of the public API (mTLS); it serves the node API too, "
+                                           "for agents that know no `node_listen`.")
+    node_listen: str = option("", "Address of the node API (agents' joins and heartbeats) on a server and "
+                                  "workers of its own, which no user call can take; empty: only on `listen`.")
+    api_workers: int = option(32, "Worker threads of the public API for unary calls (streams get "
+                                  "`streams_total` more).")
+    node_workers: int = option(16, "Worker threads of the node API server (`node_listen`).")
+    streams_per_principal: int = option(16, "Open watch streams one caller may hold on this node; "
+                                            "more are refused (RESOURCE_EXHAUSTED).")
+    streams_total: int = option(256, "Open watch streams this node serves at most (each holds a worker).")
+    api_max_message_mb: int = option(8, "Largest request the public API accepts, in MiB (a `cloud cluster "
+                                         "restore` archive must fit).")
+    node_max_message_mb: int = option(4, "Largest request the node API accepts, in MiB.")
     raft_address: str = option("127.0.0.1:7201", "Address Raft binds to; only the cluster network.")
     members: list = option([], "Every scheduler node, self included: tables with name, api, raft.")
     data_dir: Path = option(Path("/var/lib/thecloud/scheduler"), "Raft journal, snapshots and the IPC socket.")
@@ -34,6 +46,8 @@ class SchedulerConfig:
     auth_failures_per_minute: float = option(10.0, "How fast a source earns back failed authentications.")
     audit_retention_entries: int = option(100_000, "Audit log entries kept (the oldest go first).")
     audit_retention_days: float = option(90.0, "Audit log entries older than this are dropped; 0: keep.")
+    audit_refusal_window: float = option(60.0, "Seconds over which repeated refusals of one caller, source, "
+                                               "method and outcome are folded into one audit entry.")
     metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")
     enroll_listen: str = option("", "Address of the enrollment endpoint (server-only TLS, join tokens); empty: off.")
     ca_key_file: Path = option(Path("/etc/thecloud/ca/ca.key"), "The cluster CA's key, to sign enrolling nodes' certificates (mode 0600).")
