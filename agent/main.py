@@ -125,7 +125,7 @@ def run(config: AgentConfig) -> int:
         networks_pb2_grpc.add_AgentNetworkServicer_to_server(AgentNetworkServicer(network, driver, fence), server)
     health = serve_health_and_reflection(server, [AGENT_SERVICE])
     server.start()
-    serve_metrics(config.metrics_listen, metrics.registry)
+    serve_metrics(config.metrics_listen, metrics.registry, config.metrics_access())
 
     def join_request() -> node_pb2.JoinRequest:
         return node_pb2.JoinRequest(
