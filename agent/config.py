@@ -24,7 +24,7 @@ NETWORK_DRIVERS = ("linuxbridge", "none")
 STORAGE_DRIVERS = ("lvm", "file", "none")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
-_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\Z")
 
 
 def _check_address(field: str, value: str) -> None:
@@ -40,6 +40,8 @@ class AgentConfig:
     listen: str = option("127.0.0.1:7300", "Address (host:port) the Agent API listens on.")
     advertise: str = option("", "Address the schedulers dial to reach this agent; empty means `listen`.")
     schedulers: list[str] = option([], "API addresses (host:port) of the scheduler nodes; any of them accepts a join.")
+    scheduler_node_api: list[str] = option([], "Node API addresses (the schedulers' `node_listen`) that joins and "
+                                               "heartbeats go to, away from user traffic; empty: `schedulers`.")
     data_dir: Path = option(Path("/var/lib/thecloud/agent"), "Where the agent keeps its journal.")
     tls_dir: Path = option(Path("/etc/thecloud/tls"), "Directory holding ca.crt, <name>.crt and <name>.key.")
     compute_driver: str = option("docker", "Compute drivers, comma-separated: docker (containers), libvirt (VMs), or docker,libvirt.")
@@ -62,7 +64,12 @@ class AgentConfig:
     log_json: bool = option(False, "Log one JSON object per line instead of plain text.")
     network_driver: str = option("linuxbridge", "VPC network driver: linuxbridge, or none (no VPC ports on this host).")
     vtep_address: str = option("", "Underlay IPv4 address of this host's VXLAN tunnels; empty: the address part of `advertise` (else `listen`) when it is an IPv4 address.")
-    metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")
+    metrics_listen: str = option("", "Address (host:port; a bare port: loopback) of the Prometheus /metrics "
+                                     "endpoint; empty: off. Keep it on loopback or a management network.")
+    metrics_token_file: str = option("", "File holding a bearer token every scrape must send; empty: none.")
+    metrics_tls_cert: str = option("", "Certificate (PEM) to serve /metrics over HTTPS; empty: plain HTTP.")
+    metrics_tls_key: str = option("", "Key of `metrics_tls_cert`.")
+    metrics_client_ca: str = option("", "CA (PEM) whose client certificates alone may scrape (needs metrics_tls_cert).")
     storage_driver: str = option("file", "Volume storage driver: lvm (a thin pool in `storage_lvm_vg`), file (qcow2 files in `storage_dir`), or none.")
     storage_lvm_vg: str = option("thecloud", "The LVM volume group holding the thin pool (lvm driver).")
     storage_lvm_pool: str = option("thecloud-pool", "The thin pool in `storage_lvm_vg`; created in 90% of the free space when missing.")
@@ -72,6 +79,16 @@ class AgentConfig:
     @property
     def advertise_address(self) -> str:
         return self.advertise or self.listen
+
+    def metrics_access(self):
+        from common.metricsserve import MetricsAccess
+        return MetricsAccess(self.metrics_token_file, self.metrics_tls_cert, self.metrics_tls_key,
+                             self.metrics_client_ca)
+
+    @property
+    def node_api_addresses(self) -> list[str]:
+        """Where joins and heartbeats go."""
+        return list(self.scheduler_node_api or self.schedulers)
 
     def validate(self) -> "AgentConfig":
         """Check every option; raise ConfigError naming the first bad one."""
@@ -83,6 +100,8 @@ class AgentConfig:
             _check_address("advertise", self.advertise)
         for address in self.schedulers:
             _check_address("schedulers", address)
+        for address in self.scheduler_node_api:
+            _check_address("scheduler_node_api", address)
         driver_names(self.compute_driver)
         if self.virt_type not in ("auto", "kvm", "qemu"):
             raise ConfigError(f"virt_type: {self.virt_type!r} is not one of auto, kvm, qemu")

@@ -37,7 +37,7 @@ from agent.usage import HostUsage
 from agent.version import agent_version
 from common.config import ConfigError, render_sample
 from common.errors import CloudError
-from common.grpcserve import make_server, serve_health_and_reflection
+from common.grpcserve import MIB, make_server, serve_health_and_reflection
 from common.logs import setup_logging
 from common.tls import TlsFiles
 from proto.v1 import agent_pb2, agent_pb2_grpc, networks_pb2_grpc, node_pb2, volumes_pb2_grpc
@@ -115,9 +115,10 @@ def run(config: AgentConfig) -> int:
     metrics.watch(usage, servicer.instances, fence)
 
     try:
-        # Innermost, so the metrics count refused calls too.
+        # Innermost, so the metrics count refused calls too; callers: schedulers only.
         server = make_server(config.listen, tls,
-                             interceptors=metrics.interceptors + [SchedulerOnlyInterceptor()])
+                             interceptors=metrics.interceptors + [SchedulerOnlyInterceptor()],
+                             max_message_bytes=16 * MIB, name="agent-api")
     except OSError as err:
         driver.close()
         journal.close()
@@ -132,7 +133,7 @@ def run(config: AgentConfig) -> int:
         networks_pb2_grpc.add_AgentNetworkServicer_to_server(AgentNetworkServicer(network, driver, fence), server)
     health = serve_health_and_reflection(server, [AGENT_SERVICE])
     server.start()
-    serve_metrics(config.metrics_listen, metrics.registry)
+    serve_metrics(config.metrics_listen, metrics.registry, config.metrics_access())
 
     def join_request() -> node_pb2.JoinRequest:
         return node_pb2.JoinRequest(
@@ -140,16 +141,17 @@ def run(config: AgentConfig) -> int:
             drivers=driver.fingerprint(), labels=config.labels, agent_version=agent_version(),
             images=driver.images(), vtep=config.vtep if network is not None else "")
 
-    heartbeat = Heartbeat(SchedulerLink(config.schedulers, tls), journal, usage,
+    heartbeat = Heartbeat(SchedulerLink(config.node_api_addresses, tls), journal, usage,
                           servicer.instances.observe_all, driver.images, join_request,
                           config.heartbeat_interval)
     heartbeat.start()
-    renewal = CertificateRenewal(config.name, tls, SchedulerLink(config.schedulers, tls), heartbeat.link.reset)
+    renewal = CertificateRenewal(config.name, tls, SchedulerLink(config.node_api_addresses, tls),
+                                 heartbeat.link.reset)
     if config.schedulers:
         renewal.start()
     log.info("agent %s %s serving on %s (advertised %s), schedulers: %s", config.name,
              agent_version(), config.listen, config.advertise_address,
-             ", ".join(config.schedulers) or "none")
+             ", ".join(config.node_api_addresses) or "none")
 
     stopping = threading.Event()
 

@@ -9,7 +9,7 @@ from common.ids import check_name
 from proto.v1 import agent_pb2
 
 # Instance ids name runtime objects (containers, domains): keep them to what every engine accepts.
-_INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 KINDS = ("container", "vm")
 
 

@@ -21,7 +21,7 @@ from common import errors
 from common.errors import InvalidArgument, rpc_errors
 from proto.v1 import volumes_pb2, volumes_pb2_grpc
 
-_ID_RE = re.compile(r"^[a-z]-[0-9a-f]{4,32}$")
+_ID_RE = re.compile(r"^[a-z]-[0-9a-f]{4,32}\Z")
 
 
 @contextlib.contextmanager

@@ -18,7 +18,8 @@ The same daemons and configs as a real deployment, only every address is on
     images/             files `cloud image import --file` may register (with the
                         checkout's build/ and the VM test guest cache: image_file_dirs)
 
-Ports: schedulers' API at BASE+1.., Raft at BASE+101.., the agent at BASE+200,
+Ports: schedulers' API at BASE+1.., Raft at BASE+101.., their node API (agents' joins
+and heartbeats) at BASE+104..106, the agent at BASE+200,
 metrics at BASE+4..6 (schedulers) and BASE+7 (agent), enrollment at BASE+8 (sched-1),
 BASE being $THECLOUD_BASE_PORT (default 7100), so tests can run a second cluster.
 The agent is "agent-1" on the default ports and "agent-1-<BASE>" otherwise: the
@@ -207,6 +208,18 @@ class AllInOne:
             return f"127.0.0.1:{self.base_port + 7}"
         return f"127.0.0.1:{self.base_port + 4 + self.schedulers.index(node)}"
 
+    def node_address(self, name: str) -> str:
+        """Node API of scheduler `name` (its own server and workers): BASE+104..106."""
+        node = self._node(name)
+        if node.role != "scheduler":
+            raise AllInOneError(f"{name} is not a scheduler")
+        return f"127.0.0.1:{self.base_port + 104 + self.schedulers.index(node)}"
+
+    @property
+    def node_endpoints(self) -> list[str]:
+        """The schedulers' node API addresses, which the agent joins and heartbeats to."""
+        return [self.node_address(node.name) for node in self.schedulers]
+
     def enroll_address(self, name: str) -> str:
         """Enrollment endpoint (server-only TLS, join tokens): BASE+8, on the first scheduler only."""
         node = self._node(name)
@@ -264,6 +277,7 @@ class AllInOne:
             "name": node.name,
             "cluster_name": self.cluster_name,
             "listen": node.api,
+            "node_listen": self.node_address(node.name),
             "raft_address": node.raft,
             "data_dir": self.data_path(node.name),
             "tls_dir": self.tls_dir,
@@ -275,7 +289,8 @@ class AllInOne:
             "members": [{"name": m.name, "api": m.api, "raft": m.raft} for m in self.schedulers],
         }
         return f"# Written by {CLI_CONFIG_MARK} for {node.name}; rewritten on every `up`.\n" + \
-            tomlwriter.dumps(doc, {"listen": "public API and node API (mTLS)",
+            tomlwriter.dumps(doc, {"listen": "public API (mTLS)",
+                                   "node_listen": "node API: agents' joins and heartbeats, workers of its own",
                                    "members": "every scheduler, self included"})
 
     def agent_config(self) -> str:
@@ -284,6 +299,7 @@ class AllInOne:
             "name": self.agent.name,
             "listen": self.agent.api,
             "schedulers": self.endpoints,
+            "scheduler_node_api": self.node_endpoints,
             "data_dir": self.data_path(self.agent.name),
             "tls_dir": self.tls_dir,
             "compute_driver": self.compute_driver,

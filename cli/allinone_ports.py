@@ -1,6 +1,7 @@
 """Base ports for throwaway all-in-one clusters (tests, benchmarks).
 
-A cluster listens on BASE+1..8 (API, metrics, enrollment), BASE+101..103 (Raft)
+A cluster listens on BASE+1..8 (API, metrics, enrollment), BASE+101..103 (Raft),
+BASE+104..106 (node API)
 and BASE+200.. (agents). Picking BASE from a port the kernel just handed out
 (bind to port 0) lands inside its ephemeral range, where the cluster's own
 outgoing connections — thousands, with the host simulator — may take one of
@@ -13,7 +14,7 @@ import random
 import socket
 from pathlib import Path
 
-OFFSETS = (*range(1, 9), 101, 102, 103, *range(200, 210))
+OFFSETS = (*range(1, 9), 101, 102, 103, 104, 105, 106, *range(200, 210))
 LOWEST = 10000
 EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
 

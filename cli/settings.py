@@ -20,7 +20,7 @@ from cli.errors import UsageError
 
 ENV_PREFIX = "THECLOUD_"
 CONFIG_ENV = "THECLOUD_CONFIG"
-_ENDPOINT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+_ENDPOINT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\Z")
 
 
 @dataclass

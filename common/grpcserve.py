@@ -14,11 +14,13 @@ from common.tls import SCHEDULER_NAME, TlsFiles
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = [
+_KEEPALIVE = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 5_000),
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
+# What a channel accepts from the server it chose to dial (a backup, a big list).
+_OPTIONS = _KEEPALIVE + [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+MIB = 1024 * 1024
 
 
 def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
@@ -81,10 +83,14 @@ def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
                                         certificate_chain=cert)
 
 
-def make_server(address: str, tls: TlsFiles, max_workers: int = 32, interceptors=()) -> grpc.Server:
-    """A server bound to `address` requiring client certificates from the cluster CA."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=_OPTIONS,
-                         interceptors=list(interceptors))
+def make_server(address: str, tls: TlsFiles, max_workers: int = 32, interceptors=(),
+                max_message_bytes: int = 4 * MIB, name: str = "grpc") -> grpc.Server:
+    """A server bound to `address` requiring client certificates from the cluster CA
+    (reloaded when its files change); requests larger than `max_message_bytes` are
+    refused (RESOURCE_EXHAUSTED)."""
+    options = _KEEPALIVE + [("grpc.max_receive_message_length", int(max_message_bytes))]
+    pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name)
+    server = grpc.server(pool, options=options, interceptors=list(interceptors))
     port = server.add_secure_port(address, reloading_server_credentials(tls))
     if port == 0:
         raise OSError(f"cannot listen on {address}")

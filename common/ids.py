@@ -7,8 +7,8 @@ import uuid
 
 from common.errors import InvalidArgument
 
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-LABEL_KEY_RE = re.compile(r"^[a-z0-9A-Z]([-_./a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$")
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+LABEL_KEY_RE = re.compile(r"^[a-z0-9A-Z]([-_./a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\Z")
 
 
 def new_id(prefix: str) -> str:

@@ -20,7 +20,19 @@ class Member:
 class SchedulerConfig:
     name: str = option("sched-1", "This node's name; must be one of `members`.")
     cluster_name: str = option("thecloud", "The cluster's name, shown by `cloud cluster status`.")
-    listen: str = option("127.0.0.1:7101", "Address of the public API and the node API (mTLS).")
+    listen: str = option("127.0.0.1:7101", "Address of the public API (mTLS); it serves the node API too, "
+                                           "for agents that know no `node_listen`.")
+    node_listen: str = option("", "Address of the node API (agents' joins and heartbeats) on a server and "
+                                  "workers of its own, which no user call can take; empty: only on `listen`.")
+    api_workers: int = option(32, "Worker threads of the public API for unary calls (streams get "
+                                  "`streams_total` more).")
+    node_workers: int = option(16, "Worker threads of the node API server (`node_listen`).")
+    streams_per_principal: int = option(16, "Open watch streams one caller may hold on this node; "
+                                            "more are refused (RESOURCE_EXHAUSTED).")
+    streams_total: int = option(256, "Open watch streams this node serves at most (each holds a worker).")
+    api_max_message_mb: int = option(8, "Largest request the public API accepts, in MiB (a `cloud cluster "
+                                         "restore` archive must fit).")
+    node_max_message_mb: int = option(4, "Largest request the node API accepts, in MiB.")
     raft_address: str = option("127.0.0.1:7201", "Address Raft binds to; only the cluster network.")
     members: list = option([], "Every scheduler node, self included: tables with name, api, raft.")
     data_dir: Path = option(Path("/var/lib/thecloud/scheduler"), "Raft journal, snapshots and the IPC socket.")
@@ -36,7 +48,14 @@ class SchedulerConfig:
                                                "account may hold; creating one more is refused; 0: no cap.")
     audit_retention_entries: int = option(100_000, "Audit log entries kept (the oldest go first).")
     audit_retention_days: float = option(90.0, "Audit log entries older than this are dropped; 0: keep.")
-    metrics_listen: str = option("", "Address (host:port) of the Prometheus /metrics endpoint (plain HTTP); empty: off.")
+    audit_refusal_window: float = option(60.0, "Seconds over which repeated refusals of one caller, source, "
+                                               "method and outcome are folded into one audit entry.")
+    metrics_listen: str = option("", "Address (host:port; a bare port: loopback) of the Prometheus /metrics "
+                                     "endpoint; empty: off. Keep it on loopback or a management network.")
+    metrics_token_file: str = option("", "File holding a bearer token every scrape must send; empty: none.")
+    metrics_tls_cert: str = option("", "Certificate (PEM) to serve /metrics over HTTPS; empty: plain HTTP.")
+    metrics_tls_key: str = option("", "Key of `metrics_tls_cert`.")
+    metrics_client_ca: str = option("", "CA (PEM) whose client certificates alone may scrape (needs metrics_tls_cert).")
     enroll_listen: str = option("", "Address of the enrollment endpoint (server-only TLS, join tokens); empty: off.")
     ca_key_file: Path = option(Path("/etc/thecloud/ca/ca.key"), "The cluster CA's key, to sign enrolling nodes' certificates (mode 0600).")
     certificate_lifetime: float = option(30 * 86400.0, "Seconds a certificate signed at enrollment or renewal is valid; "
@@ -64,6 +83,11 @@ class SchedulerConfig:
                                        "underlay; empty: no floating IPs.")
     usage_write_interval: float = option(30.0, "A host's usage figures are written through Raft at most "
                                                "this often (changes of state are written at once).")
+
+    def metrics_access(self):
+        from common.metricsserve import MetricsAccess
+        return MetricsAccess(self.metrics_token_file, self.metrics_tls_cert, self.metrics_tls_key,
+                             self.metrics_client_ca)
 
     def member_list(self) -> list[Member]:
         members = [Member(**m) for m in self.members] or [Member(self.name, self.listen, self.raft_address)]

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from common.config import ConfigError, render_sample
-from common.grpcserve import make_server, serve_health_and_reflection
+from common.grpcserve import MIB, make_server, serve_health_and_reflection
 from common.logs import setup_logging
 from common.tls import TlsFiles
 from proto.v1 import networks_pb2_grpc, node_pb2_grpc, placement_pb2_grpc, public_pb2_grpc
@@ -78,6 +78,18 @@ def build_store(config: SchedulerConfig) -> RaftStore:
                      data_dir=Path(config.data_dir) / "raft", password=read_secret(config.secret_file))
 
 
+def build_node_server(config: SchedulerConfig, tls: TlsFiles, node_servicer, interceptors):
+    """The node API on `node_listen` with workers of its own, so that no user traffic
+    on the public API (streams, slow calls) can delay a join or a heartbeat."""
+    if not config.node_listen:
+        return None
+    server = make_server(config.node_listen, tls, max_workers=config.node_workers, interceptors=interceptors,
+                         max_message_bytes=config.node_max_message_mb * MIB, name="node-api")
+    node_pb2_grpc.add_NodeServicer_to_server(node_servicer, server)
+    serve_health_and_reflection(server, ["thecloud.v1.Node"])
+    return server
+
+
 def run(config: SchedulerConfig) -> int:
     tls = TlsFiles.in_dir(config.tls_dir, config.name)
     # The Raft child is spawned before any gRPC object exists in this process.
@@ -87,11 +99,18 @@ def run(config: SchedulerConfig) -> int:
     proposer = Proposer(ops.timed(store))
     agents = AgentClients(tls)
     iam = SchedulerIam(config, store, proposer)   # authn, authz and audit of every call
-    server = make_server(config.listen, tls, interceptors=ops.interceptors + iam.interceptors)
+    ops.metrics.watch_iam(iam)
+    # Each open stream holds a worker of the synchronous server: the pool has room for
+    # every stream the limiter admits plus the unary workers.
+    server = make_server(config.listen, tls, max_workers=config.api_workers + config.streams_total,
+                         interceptors=ops.interceptors + iam.interceptors,
+                         max_message_bytes=config.api_max_message_mb * MIB, name="api")
     public_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store, config, tls), server)
     public_pb2_grpc.add_HostsServicer_to_server(HostsServicer(store, config), server)
     public_pb2_grpc.add_InstancesServicer_to_server(InstancesServicer(store, proposer, agents, config), server)
-    node_pb2_grpc.add_NodeServicer_to_server(NodeServicer(store, proposer, config, ops.signer), server)
+    node_servicer = NodeServicer(store, proposer, config, ops.signer)
+    node_pb2_grpc.add_NodeServicer_to_server(node_servicer, server)   # agents without node_listen
+    node_server = build_node_server(config, tls, node_servicer, ops.interceptors + iam.interceptors)
     networks_pb2_grpc.add_NetworksServicer_to_server(NetworksServicer(store, proposer), server)
     floating_pb2_grpc.add_FloatingIpsServicer_to_server(FloatingIpsServicer(store, proposer, config), server)
     placement_pb2_grpc.add_PlacementServicer_to_server(PlacementServicer(store, proposer, config), server)
@@ -105,6 +124,8 @@ def run(config: SchedulerConfig) -> int:
     serve_health_and_reflection(server, SERVICES + OPS_SERVICES + IAM_SERVICES)
     reconciler = Reconciler(store, proposer, agents, config)
     server.start()
+    if node_server is not None:
+        node_server.start()
     iam.start()
     reconciler.start()
     ops.start(reconciler)
@@ -114,7 +135,8 @@ def run(config: SchedulerConfig) -> int:
     volume_reconciler.start()
     evacuator = Evacuator(store, proposer, config)     # runs hosts' evacuations on the leader
     evacuator.start()
-    log.info("scheduler %s serving on %s, raft on %s", config.name, config.listen, config.raft_address)
+    log.info("scheduler %s serving on %s (node API also on %s), raft on %s", config.name, config.listen,
+             config.node_listen or "-", config.raft_address)
 
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -127,6 +149,8 @@ def run(config: SchedulerConfig) -> int:
     volume_reconciler.stop()
     evacuator.stop()
     server.stop(grace=2).wait()
+    if node_server is not None:
+        node_server.stop(grace=1).wait()
     iam.stop()
     agents.close()
     store.stop()

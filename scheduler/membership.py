@@ -8,7 +8,7 @@ import re
 from common.errors import InvalidArgument
 from scheduler.config import Member
 
-_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+_ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\Z")
 
 
 def current_members(store, config) -> list[Member]:

@@ -12,7 +12,7 @@ import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from common.rpcobserve import BUCKETS, rpc_histogram
 from scheduler.state import records as r
@@ -50,6 +50,10 @@ class SchedulerMetrics:
         self._last_pass = 0.0
         self.registry.register(_StateCollector(self))
         self._unwatch = store.watch(self._on_applied)
+
+    def watch_iam(self, iam) -> None:
+        """Open streams and audit entries dropped on a full queue, read at scrape time."""
+        self.registry.register(_IamCollector(iam))
 
     # -- counted as they happen ----------------------------------------------------
 
@@ -185,3 +189,15 @@ class _StateCollector:
         yield GaugeMetricFamily("thecloud_raft_members", "Raft members, self included.",
                                 value=len(status.members))
         yield GaugeMetricFamily("thecloud_raft_log_entries", "Entries in the Raft journal.", value=status.log_size)
+
+
+class _IamCollector:
+    def __init__(self, iam):
+        self.iam = iam
+
+    def collect(self):
+        yield GaugeMetricFamily("thecloud_api_open_streams", "Watch streams open on this node.",
+                                value=self.iam.streams.open_streams())
+        yield CounterMetricFamily("thecloud_audit_dropped_entries", "Audit entries not kept because "
+                                  "the writer's queue was full (each loss is also an audit entry).",
+                                  value=self.iam.audit.dropped_total)

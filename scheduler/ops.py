@@ -49,7 +49,7 @@ class SchedulerOps:
 
     def start(self, reconciler) -> None:
         self.metrics.instrument_reconciler(reconciler)
-        served = serve_metrics(self.config.metrics_listen, self.metrics.registry)
+        served = serve_metrics(self.config.metrics_listen, self.metrics.registry, self.config.metrics_access())
         self._metrics_server = served[0] if served else None
         if self.config.enroll_listen:
             self._enroll_server = self._start_enrollment()

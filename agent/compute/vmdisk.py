@@ -20,7 +20,7 @@ import libvirt
 from common.errors import FailedPrecondition
 
 # Volume ids ("v-" and 16 hex digits) fit virtio-blk's 20-byte serial whole.
-VOLUME_SERIAL_RE = re.compile(r"^v-[0-9a-f]{4,18}$")
+VOLUME_SERIAL_RE = re.compile(r"^v-[0-9a-f]{4,18}\Z")
 MAX_SERIAL = 20
 SECTOR = 512
 TARGETS = tuple(f"vd{letter}" for letter in string.ascii_lowercase[1:])   # vda is the root disk

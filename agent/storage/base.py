@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_ID_RE = re.compile(r"^[a-z]-[0-9a-f]{4,32}$")
+_ID_RE = re.compile(r"^[a-z]-[0-9a-f]{4,32}\Z")
 
 
 class StorageError(Exception):

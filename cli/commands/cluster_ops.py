@@ -10,7 +10,7 @@ from proto.v1 import operations_pb2
 
 from cli.errors import CliError, UsageError
 
-_TTL_RE = re.compile(r"^(\d+)([smhd]?)$")
+_TTL_RE = re.compile(r"^(\d+)([smhd]?)\Z")
 _TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -7,7 +7,7 @@ import re
 
 from cli import argtypes
 
-_DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
+_DURATION_RE = re.compile(r"^(\d+)([smhdw])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 

@@ -100,8 +100,8 @@ class EventsServicer(events_pb2_grpc.EventsServicer):
                     cursor = event["seq"]
                     if kinds and event["kind"] not in kinds:
                         continue
-                    if project and event["project"] not in ("", project):
-                        continue
+                    if project and event["project"] != project:
+                        continue    # other projects' and the cluster's own (hosts) events
                     yield event_pb(event)
                 if not request.follow or not context.is_active():
                     return

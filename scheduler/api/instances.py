@@ -247,6 +247,10 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
                     overflow.append(index)
 
         unsubscribe = self.store.watch(on_applied)
+        # The ids this watcher may hear of: a deleted instance has no project left to
+        # check, so only ids known to be the project's get a "deleted" event.
+        with self.store.read_lock:
+            mine = {iid for iid, inst in self.store.read().instances.items() if inst["project"] == project}
         try:
             while context.is_active():
                 if overflow:
@@ -261,12 +265,16 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
                     instance = state.instances.get(instance_id)
                     if instance is not None and instance["project"] != project:
                         continue
+                    if instance is None and instance_id not in mine:
+                        continue    # another project's, or never seen
                     message = convert.instance_pb(instance, state.hosts) if instance else None
                 event = public_pb2.InstanceEvent(revision=index)
                 if message is None:
+                    mine.discard(instance_id)
                     event.type = "deleted"
                     event.instance.meta.id = instance_id or ""
                 else:
+                    mine.add(instance_id)
                     event.type = "created" if op == "instance.create" else "updated"
                     event.instance.CopyFrom(message)
                 yield event

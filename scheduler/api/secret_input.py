@@ -8,7 +8,7 @@ from common.ids import check_name
 from scheduler.auth import identity
 from scheduler.state import secrets as secret_state
 
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_SECRET_ENV = 64
 SECRET_USE = "secret.use"
 

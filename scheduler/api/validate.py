@@ -9,8 +9,8 @@ from scheduler.api import network_input, placement_input, secret_input, volume_i
 from scheduler.api import vm_input, vm_secret_input
 from scheduler.state import records as r
 
-IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,254}(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$")
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,254}(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?\Z")
+ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 KINDS = ("container", "vm")
 MAX_VCPUS, MAX_MEMORY, MIN_MEMORY = 512, 16 * 1024**4, 6 * 1024**2
 MAX_DISK = 1024**5

@@ -11,8 +11,8 @@ from scheduler.state import records as r
 MAX_USER_DATA = 64 * 1024          # bytes; the same limit the agent's seed builder keeps
 MAX_SSH_KEYS, MAX_SSH_KEY = 32, 16 * 1024
 IMAGE_FORMATS = ("qcow2", "raw")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_SSH_KEY_RE = re.compile(r"^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+_SSH_KEY_RE = re.compile(r"^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( .*)?\Z")
 
 
 def instance_vm(spec) -> dict:

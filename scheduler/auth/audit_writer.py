@@ -3,13 +3,16 @@
 The interceptor hands an entry over after each mutating call and never waits for
 Raft; a background thread proposes what has gathered (at most `max_batch` per
 command). When no leader answers, entries wait for the next round; past
-`max_pending` the oldest are dropped, and the log says how many.
+`max_pending` new entries are not kept but counted, and the next batch carries an
+entry "dropped N entries" (action `audit.dropped`), so no loss goes unrecorded;
+`dropped_total` counts them for the metrics too.
 """
 from __future__ import annotations
 
 import collections
 import logging
 import threading
+import time
 
 from common.errors import CloudError
 
@@ -24,8 +27,11 @@ class AuditWriter:
         self.max_age_ms = int(max_age_s * 1000)
         self.interval = interval
         self.max_batch = max_batch
-        self._pending: collections.deque = collections.deque(maxlen=max_pending)
+        self.max_pending = max_pending
+        self._pending: collections.deque = collections.deque()
         self._dropped = 0
+        self.dropped_total = 0
+        self.tick = None      # called every round (the refusal aggregator closes its windows)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -42,8 +48,10 @@ class AuditWriter:
 
     def record(self, entry: dict) -> None:
         with self._lock:
-            if len(self._pending) == self._pending.maxlen:
+            if len(self._pending) >= self.max_pending:
                 self._dropped += 1
+                self.dropped_total += 1
+                return
             self._pending.append(entry)
         self._wake.set()
 
@@ -57,6 +65,11 @@ class AuditWriter:
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
+            if self.tick is not None:
+                try:
+                    self.tick()
+                except Exception:  # noqa: BLE001 - the writer must keep writing
+                    log.exception("audit log: the round's tick failed")
             self._drain()
             if self._stop.is_set():
                 return
@@ -64,10 +77,13 @@ class AuditWriter:
     def _drain(self) -> None:
         while True:
             with self._lock:
-                batch = [self._pending[i] for i in range(min(self.max_batch, len(self._pending)))]
                 dropped, self._dropped = self._dropped, 0
+                if dropped:
+                    # Ahead of everything else, so it is written with the next batch.
+                    self._pending.appendleft(dropped_entry(dropped))
+                batch = [self._pending[i] for i in range(min(self.max_batch, len(self._pending)))]
             if dropped:
-                log.warning("audit log: dropped %d entries while no leader accepted them", dropped)
+                log.warning("audit log: dropped %d entries while the queue was full", dropped)
             if not batch:
                 with self._idle:
                     self._idle.notify_all()
@@ -84,3 +100,9 @@ class AuditWriter:
             with self._lock:
                 for _ in range(min(len(batch), len(self._pending))):
                     self._pending.popleft()
+
+
+def dropped_entry(count: int) -> dict:
+    return {"ts": int(time.time() * 1000), "principal": "system", "via": "", "project": "",
+            "action": "audit.dropped", "method": "", "resource": f"dropped {count} entries",
+            "outcome": "DROPPED", "address": ""}

@@ -12,13 +12,14 @@ import time
 
 import grpc
 
-from common.errors import CloudError, InvalidArgument, NotFound, PermissionDenied
+from common.errors import CloudError, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
 from common.ids import check_name
 from scheduler.auth import identity as ident
 from scheduler.auth.permissions import (AGENT, CLUSTER, DEFAULT_PROJECT, PROJECT, PUBLIC, SELF,
                                         rule_for)
 from scheduler.auth.policy import decide
 from scheduler.auth.ratelimit import source_of
+from scheduler.auth.streams import StreamLimiter
 from scheduler.state import iam
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,14 @@ def request_resource(request) -> str:
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
-    def __init__(self, store, resolver, audit_writer=None, clock=time.time):
+    def __init__(self, store, resolver, audit_writer=None, clock=time.time, streams=None, refusals=None):
+        """`refusals` (a RefusalAggregator) takes refused calls' entries; else they go to the writer."""
         self.store = store
         self.resolver = resolver
         self.audit = audit_writer
+        self.refusals = refusals
         self.clock = clock
+        self.streams = streams if streams is not None else StreamLimiter()
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
@@ -66,7 +70,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
         method = details.method
         rule = rule_for(method)
         if rule.scope == PUBLIC:
-            return handler
+            # Health watches and reflection are streams too: counted per source address.
+            return self._limit_public_stream(handler) if handler.response_streaming else handler
         if handler.request_streaming:
             # The request is not known before the call: only superusers (and, for the
             # node API, agents) may use streaming requests.
@@ -142,6 +147,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         def guarded(request, context):
             try:
                 who, _, _, _ = self._admit(request, context, method, rule)
+                release = self._open_stream(who, context)
             except CloudError as err:
                 context.abort(err.code, err.message)
 
@@ -151,8 +157,36 @@ class AuthInterceptor(grpc.ServerInterceptor):
                     yield from behavior(request, context)
                 finally:
                     ident.unbind(token)
+                    release()
             return stream()
         return guarded
+
+    def _limit_public_stream(self, handler):
+        def limited(inner):
+            def stream(request_or_requests, context):
+                try:
+                    release = self._open_stream_as(f"peer:{source_of(context.peer())}", context)
+                except CloudError as err:
+                    context.abort(err.code, err.message)
+                try:
+                    yield from inner(request_or_requests, context)
+                finally:
+                    release()
+            return stream
+        if handler.request_streaming:
+            return handler._replace(stream_stream=limited(handler.stream_stream))
+        return handler._replace(unary_stream=limited(handler.unary_stream))
+
+    def _open_stream(self, who, context):
+        """A slot of the stream limiter, given back when the stream ends or the client leaves."""
+        return self._open_stream_as(who.audit_name, context)
+
+    def _open_stream_as(self, principal: str, context):
+        release = self.streams.acquire(principal)
+        if not context.add_callback(release):
+            release()   # the call already ended
+            raise ResourceExhausted("the call ended before its stream started")
+        return release
 
     def _wrap_streaming_request(self, handler, method, rule):
         def check(context):
@@ -166,11 +200,16 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
             def stream_stream(requests, context):
                 who = check(context)
+                try:
+                    release = self._open_stream(who, context)
+                except CloudError as err:
+                    context.abort(err.code, err.message)
                 token = ident.bind(who)
                 try:
                     yield from inner(requests, context)
                 finally:
                     ident.unbind(token)
+                    release()
             return handler._replace(stream_stream=stream_stream)
         inner_unary = handler.stream_unary
 
@@ -205,7 +244,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
         except Exception:  # noqa: BLE001 - an odd request must not keep the refusal unlogged
             project = ""
         who = getattr(err, "who", None)
-        self.audit.record({"ts": int(self.clock() * 1000),
+        sink = self.refusals.record if self.refusals is not None else self.audit.record
+        sink({"ts": int(self.clock() * 1000),
                            "principal": who.audit_name if who else "-", "via": who.via if who else "",
                            "project": project, "action": rule.permission, "method": method,
                            "resource": request_resource(request), "outcome": err.code.name,

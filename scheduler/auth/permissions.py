@@ -32,7 +32,7 @@ DEFAULT_PROJECT = "default"
 # Verbs that change nothing: calls with these are not written to the audit log.
 READ_VERBS = frozenset({"get", "list", "watch", "logs", "read", "whoami", "status", "explain"})
 
-PERMISSION_RE = re.compile(r"^(\*|[a-z][a-z0-9-]*)\.(\*|[a-z][a-z0-9-]*)$")
+PERMISSION_RE = re.compile(r"^(\*|[a-z][a-z0-9-]*)\.(\*|[a-z][a-z0-9-]*)\Z")
 
 
 @dataclass(frozen=True)

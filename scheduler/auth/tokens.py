@@ -16,7 +16,7 @@ import secrets
 from common.ids import new_id
 
 PREFIX = "tc1"
-_TOKEN_RE = re.compile(r"^tc1\.(t-[0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
+_TOKEN_RE = re.compile(r"^tc1\.(t-[0-9a-f]{16})\.([A-Za-z0-9_-]{43})\Z")
 
 
 def new_token() -> tuple[str, str, str]:

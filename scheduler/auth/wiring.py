@@ -16,7 +16,9 @@ from common.tls import TlsFiles
 from scheduler.auth.interceptor import AuthInterceptor
 from scheduler.auth.propagation import Propagation
 from scheduler.auth.ratelimit import FailureLimiter
+from scheduler.auth.refusals import RefusalAggregator
 from scheduler.auth.resolve import Resolver
+from scheduler.auth.streams import StreamLimiter
 
 SERVICES = ["thecloud.v1.Projects", "thecloud.v1.Principals", "thecloud.v1.Tokens",
             "thecloud.v1.Roles", "thecloud.v1.Quotas", "thecloud.v1.Audit", "thecloud.v1.Secrets"]
@@ -31,7 +33,11 @@ class SchedulerIam:
                                       per_minute=config.auth_failures_per_minute)
         self.audit = AuditWriter(proposer, keep=config.audit_retention_entries,
                                  max_age_s=config.audit_retention_days * 86400)
-        self.interceptor = AuthInterceptor(store, Resolver(store, self.limiter), self.audit)
+        self.streams = StreamLimiter(per_principal=config.streams_per_principal, total=config.streams_total)
+        self.refusals = RefusalAggregator(self.audit.record, window_s=config.audit_refusal_window)
+        self.audit.tick = self.refusals.tick
+        self.interceptor = AuthInterceptor(store, Resolver(store, self.limiter), self.audit,
+                                           streams=self.streams, refusals=self.refusals)
 
     @property
     def interceptors(self) -> list:
@@ -54,4 +60,5 @@ class SchedulerIam:
         self.audit.start()
 
     def stop(self) -> None:
+        self.refusals.close_all()
         self.audit.stop()

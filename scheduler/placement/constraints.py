@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from common.errors import InvalidArgument
 from common.ids import LABEL_KEY_RE
 
-_SET_RE = re.compile(r"^\s*(\S+)\s+(in|notin)\s+(.+)$")
+_SET_RE = re.compile(r"^\s*(\S+)\s+(in|notin)\s+(.+)\Z")
 OPS = ("=", "!=", "in", "notin", "exists", "absent")
 
 

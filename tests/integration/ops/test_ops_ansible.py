@@ -86,8 +86,10 @@ class Hosts:
 
     def inventory(self, path: Path, schedulers: list[str], agents: list[str]) -> Path:
         def line(name):
+            # The containers share this machine's loopback: metrics on each one's own address.
             return (f"{name} ansible_connection=community.docker.docker ansible_host={self.prefix}-{name} "
-                    f"ansible_python_interpreter=/usr/bin/python3 thecloud_address={self.started[name]}")
+                    f"ansible_python_interpreter=/usr/bin/python3 thecloud_address={self.started[name]} "
+                    f"thecloud_metrics_address={self.started[name]}")
         text = "[schedulers]\n" + "".join(line(n) + "\n" for n in schedulers)
         text += "[agents]\n" + "".join(line(n) + "\n" for n in agents)
         path.write_text(text)

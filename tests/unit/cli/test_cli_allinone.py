@@ -82,6 +82,17 @@ def test_scheduler_and_agent_accept_the_configs(aio):
     agent = load(agent_config.AgentConfig, aio.config_path(aio.agent_name), "THECLOUD_AGENT_TEST_").validate()
     assert agent.name == "agent-1-17100" and agent.schedulers == aio.endpoints
     assert agent.compute_driver == "docker" and agent.listen == "127.0.0.1:17300"
+    # Joins and heartbeats go to the node API, a server of its own on every scheduler.
+    assert agent.node_api_addresses == ["127.0.0.1:17204", "127.0.0.1:17205", "127.0.0.1:17206"]
+    for node, address in zip(aio.schedulers, agent.node_api_addresses):
+        assert scheduler_config.load_config(aio.config_path(node.name)).node_listen == address
+
+
+def test_node_api_ports_are_in_the_checked_layout(tmp_path):
+    from cli import allinone_ports
+    cluster = AllInOne(tmp_path, 20000)
+    used = [int(a.rpartition(":")[2]) - 20000 for a in cluster.node_endpoints + cluster.endpoints]
+    assert set(used) <= set(allinone_ports.OFFSETS)
 
 
 def test_agent_config_and_overrides(tmp_path):
