@@ -1,6 +1,6 @@
 """The authorization matrix: every method of every service, found from the proto
-descriptors, on the server that serves it (the schedulers' API, the agent, the
-enrollment endpoint), called by every kind of caller — no TLS, a foreign CA, no
+descriptors, on the server that serves it (the schedulers' API, their Node API
+server, the agent, the enrollment endpoint), called by every kind of caller — no TLS, a foreign CA, no
 client certificate, the agent's, the admin's and a scheduler's certificates, and
 tokens of a reader, a member and a project admin of project alpha, of a member of
 beta, an expired and a revoked token — gets the status the rules say, and changes
@@ -35,6 +35,7 @@ CALLERS = TRANSPORT + CERTS + TOKENS
 AGENT_SERVICES = ("thecloud.v1.Agent", "thecloud.v1.AgentMachines", "thecloud.v1.AgentVolumes",
                   "thecloud.v1.AgentNetwork")
 ENROLLMENT_SERVICES = ("thecloud.v1.Enrollment",)
+NODE_SERVICES = ("thecloud.v1.Node",)
 # Membership, backup, restore and join tokens: the admin's certificate only, not a peer's.
 OPERATIONS = "/thecloud.v1.Operations/"
 
@@ -168,6 +169,8 @@ def servers(cluster):
     aio = cluster.aio
     return [
         ("scheduler", aio.endpoints[0], None, scheduler_expectation),
+        # The Node API's own server: only what agents call is there, under the same rules.
+        ("node", aio.node_address(aio.schedulers[0].name), NODE_SERVICES, scheduler_expectation),
         ("agent", aio.agent.api, AGENT_SERVICES, agent_expectation),
         ("enrollment", aio.enroll_address(aio.schedulers[0].name), ENROLLMENT_SERVICES,
          enrollment_expectation),
