@@ -19,7 +19,7 @@ from typing import Callable
 import grpc
 from cryptography import x509
 
-from common.tls import TlsFiles, certificate_facts, make_csr
+from common.tls import TlsFiles, certificate_facts, issued_by_bundle, make_csr
 from proto.v1 import node_pb2
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ def check_interval(cert_pem: bytes) -> float:
 def install(files: TlsFiles, cert_pem: bytes, key_pem: bytes) -> None:
     """Replace the key and certificate, each by a rename (the certificate last)."""
     cert = x509.load_pem_x509_certificate(cert_pem)
-    ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
-    cert.verify_directly_issued_by(ca)
+    if not issued_by_bundle(cert, files.ca.read_bytes()):
+        raise ValueError("the renewed certificate is not from a CA this host trusts")
     for path, data, mode in ((files.key, key_pem, 0o600), (files.cert, cert_pem, 0o644)):
         tmp = path.with_name(f".{path.name}.renew")
         tmp.write_bytes(b"")

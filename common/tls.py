@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -121,14 +122,44 @@ def make_csr(common_name: str, role: str) -> tuple[bytes, bytes]:
     return csr.public_bytes(serialization.Encoding.PEM), _key_pem(key)
 
 
+def _public_der(public_key) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def signing_certificate(bundle_pem: bytes, ca_key) -> x509.Certificate:
+    """The certificate of `ca_key` among the CA certificates in `bundle_pem`.
+
+    A trust bundle may hold several CAs (old and new while the CA is rotated, in
+    either order): a certificate is signed by the CA whose key signs it, never by
+    whichever comes first. ValueError when none matches."""
+    mine = _public_der(ca_key.public_key())
+    for cert in x509.load_pem_x509_certificates(bundle_pem):
+        if _public_der(cert.public_key()) == mine:
+            return cert
+    raise ValueError("no CA certificate in the bundle belongs to the CA key")
+
+
+def issued_by_bundle(cert: x509.Certificate, bundle_pem: bytes) -> bool:
+    """Whether one of the CA certificates in `bundle_pem` issued `cert` directly."""
+    for ca in x509.load_pem_x509_certificates(bundle_pem):
+        try:
+            cert.verify_directly_issued_by(ca)
+            return True
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    return False
+
+
 def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
              sans: list[str], days: int = 825) -> bytes:
     """Sign a CSR for `role`, valid as TLS server and client for `sans`, its common
-    name and its role name (`role_name(role, common_name)`)."""
+    name and its role name (`role_name(role, common_name)`). `ca_cert_pem` may be a
+    bundle: the issuer is the certificate of `ca_key_pem` in it."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    ca_cert = signing_certificate(ca_cert_pem, ca_key)
     csr = x509.load_pem_x509_csr(csr_pem)
     if not csr.is_signature_valid:
         raise ValueError("CSR signature is invalid")
