@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from common.errors import FailedPrecondition, InvalidArgument
-from common.tls import CertificateFacts, certificate_facts, sign_csr, signing_certificate
+from common.tls import (CertificateFacts, certificate_facts, issuer_fingerprint, sign_csr,
+                        signing_certificate)
 
 MAX_CSR_BYTES = 16 * 1024
 
@@ -36,6 +37,10 @@ class CertificateSigner:
 
     def ca_pem(self) -> bytes:
         return self.tls.ca.read_bytes()
+
+    def ca_of(self, cert_pem: bytes) -> str:
+        """The fingerprint of the CA (of the trust bundle) that signed `cert_pem`."""
+        return issuer_fingerprint(cert_pem, self.ca_pem())
 
     def sign(self, csr_pem: bytes, role: str, sans: list[str]) -> tuple[bytes, CertificateFacts]:
         """(certificate PEM, its facts) for `role` with exactly `sans` (and the CSR's CN)."""

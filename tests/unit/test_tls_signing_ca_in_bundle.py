@@ -64,3 +64,42 @@ def test_an_agent_installs_a_certificate_from_any_ca_of_its_bundle(tmp_path):
     with pytest.raises(ValueError, match="not from a CA this host trusts"):
         install(files, sign_csr(foreign, foreign_key, csr, "agent", [], days=1), key)
     assert files.cert.read_bytes() == cert
+
+
+def test_an_agent_adopts_a_bundle_only_if_it_shares_a_ca_with_its_own(tmp_path):
+    from agent.renewal import adopt_bundle
+    old, _ = create_ca("old")
+    new, _ = create_ca("new")
+    stray, _ = create_ca("stray")
+    files = TlsFiles.in_dir(tmp_path, "h1")
+    files.ca.write_bytes(old)
+    assert adopt_bundle(files, old + new) and files.ca.read_bytes() == old + new
+    assert not adopt_bundle(files, old + new)
+    with pytest.raises(ValueError, match="shares no CA"):
+        adopt_bundle(files, stray)
+    assert adopt_bundle(files, new) and files.ca.read_bytes() == new
+
+
+def test_finish_is_refused_naming_what_is_still_from_the_old_ca():
+    from common.errors import FailedPrecondition as Refused
+    from common.tls import fingerprint
+    from scheduler.state.machine import ClusterState
+    old, _ = create_ca("old")
+    new, _ = create_ca("new")
+    state = ClusterState()
+    state.host_names["h1"] = "h-1"
+    ctx = {"ts": 1000}
+    state.apply("ca_rotation.begin", {"new_ca": new.decode(), "old_ca": old.decode(),
+                                      "new_fp": fingerprint(new), "old_fp": fingerprint(old)}, ctx)
+    assert state.ca_rotation["bundle"] == (old + new).decode()
+    state.apply("ca_rotation.member", {"name": "sched-1", "fp": fingerprint(old)}, ctx)
+    state.apply("ca_rotation.reissue", {}, ctx)
+    from scheduler.state import trust
+    with pytest.raises(Refused, match="agent/h1, scheduler/sched-1"):
+        trust.finish(state, {}, ctx)
+    assert state.ca_rotation["phase"] == "reissue"
+    state.certificates["agent/h1"] = {"serial": "1", "ca": fingerprint(new)}
+    state.apply("ca_rotation.member", {"name": "sched-1", "fp": fingerprint(new)}, ctx)
+    assert state.apply("ca_rotation.finish", {}, ctx) == {"phase": "finished"}
+    assert state.ca_rotation["bundle"] == new.decode()
+    assert ClusterState.from_dict(state.to_dict()).ca_rotation["phase"] == "finished"
