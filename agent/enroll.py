@@ -114,7 +114,7 @@ def enroll(token: str, scheduler: str, ca_fingerprint: str, name: str, tls_dir: 
                 timeout=timeout)
         except grpc.RpcError as err:
             raise EnrollError(f"enrollment refused: {err.code().name}: {err.details()}") from None
-    if x509.load_pem_x509_certificate(reply.ca_pem) != x509.load_pem_x509_certificate(ca_pem):
+    if x509.load_pem_x509_certificate(ca_pem) not in x509.load_pem_x509_certificates(reply.ca_pem):
         raise EnrollError("the scheduler answered with another CA than the pinned one")
     tls_dir = Path(tls_dir)
     tls_dir.mkdir(parents=True, exist_ok=True)

@@ -115,8 +115,11 @@ class Heartbeat(threading.Thread):
 
     def __init__(self, link: SchedulerLink, journal: Journal, usage: HostUsage,
                  observe: Callable[[], list], images: Callable[[], list[str]],
-                 join_request: Callable[[], node_pb2.JoinRequest], interval: float):
+                 join_request: Callable[[], node_pb2.JoinRequest], interval: float,
+                 on_trust: Callable[[bytes, bool], None] | None = None):
         super().__init__(name="heartbeat", daemon=True)
+        # Told the cluster's trust bundle and whether to renew now (a CA rotation).
+        self.on_trust = on_trust
         self.link = link
         self.journal = journal
         self.usage = usage
@@ -163,6 +166,8 @@ class Heartbeat(threading.Thread):
                 self._joined = False
             raise
         self._apply_interval(response.heartbeat_interval_ms)
+        if self.on_trust is not None and (response.ca_pem or response.renew_certificate):
+            self.on_trust(response.ca_pem, response.renew_certificate)
 
     def step(self) -> None:
         """One join or heartbeat; raises on failure."""

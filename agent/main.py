@@ -23,7 +23,7 @@ from agent.metrics import AgentMetrics
 from common.metricsserve import serve_metrics
 from agent.fencing import TermFence
 from agent.heartbeat import Heartbeat, SchedulerLink
-from agent.renewal import CertificateRenewal
+from agent.renewal import CertificateRenewal, adopt_bundle
 from agent.journal import Journal, JournalBusy
 from agent.network.select import network_driver
 from agent.network_servicer import AgentNetworkServicer
@@ -141,12 +141,23 @@ def run(config: AgentConfig) -> int:
             drivers=driver.fingerprint(), labels=config.labels, agent_version=agent_version(),
             images=driver.images(), vtep=config.vtep if network is not None else "")
 
+    def on_trust(ca_pem: bytes, renew: bool) -> None:
+        """A CA rotation (`cloud cluster rotate-ca`): trust the cluster's bundle, renew when asked."""
+        try:
+            if ca_pem and adopt_bundle(tls, ca_pem):
+                heartbeat.link.reset()
+                renewal.link.reset()
+        except ValueError as err:
+            log.warning("trust bundle refused: %s", err)
+        if renew:
+            renewal.request_now()
+
     heartbeat = Heartbeat(SchedulerLink(config.node_api_addresses, tls), journal, usage,
                           servicer.instances.observe_all, driver.images, join_request,
-                          config.heartbeat_interval)
-    heartbeat.start()
+                          config.heartbeat_interval, on_trust=on_trust)
     renewal = CertificateRenewal(config.name, tls, SchedulerLink(config.node_api_addresses, tls),
                                  heartbeat.link.reset)
+    heartbeat.start()
     if config.schedulers:
         renewal.start()
     log.info("agent %s %s serving on %s (advertised %s), schedulers: %s", config.name,

@@ -19,7 +19,7 @@ from typing import Callable
 import grpc
 from cryptography import x509
 
-from common.tls import TlsFiles, certificate_facts, make_csr
+from common.tls import TlsFiles, certificate_facts, issued_by_bundle, make_csr, write_atomic
 from proto.v1 import node_pb2
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,29 @@ def check_interval(cert_pem: bytes) -> float:
 def install(files: TlsFiles, cert_pem: bytes, key_pem: bytes) -> None:
     """Replace the key and certificate, each by a rename (the certificate last)."""
     cert = x509.load_pem_x509_certificate(cert_pem)
-    ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
-    cert.verify_directly_issued_by(ca)
+    if not issued_by_bundle(cert, files.ca.read_bytes()):
+        raise ValueError("the renewed certificate is not from a CA this host trusts")
     for path, data, mode in ((files.key, key_pem, 0o600), (files.cert, cert_pem, 0o644)):
         tmp = path.with_name(f".{path.name}.renew")
         tmp.write_bytes(b"")
         tmp.chmod(mode)
         tmp.write_bytes(data)
         tmp.replace(path)
+
+
+def adopt_bundle(files: TlsFiles, bundle_pem: bytes) -> bool:
+    """Write the cluster's trust bundle (a CA rotation, `cloud cluster rotate-ca`) as
+    this host's ca.crt, by a rename; whether it changed. A bundle that shares no CA
+    with the current one is refused: a rotation adds the new CA before it drops the old."""
+    current = files.ca.read_bytes()
+    if bundle_pem == current:
+        return False
+    offered = x509.load_pem_x509_certificates(bundle_pem)
+    if not set(offered) & set(x509.load_pem_x509_certificates(current)):
+        raise ValueError("the offered trust bundle shares no CA with this host's")
+    write_atomic(files.ca, bundle_pem)
+    log.info("wrote the cluster's trust bundle (%d CA certificates) to %s", len(offered), files.ca)
+    return True
 
 
 class CertificateRenewal(threading.Thread):
@@ -65,14 +80,24 @@ class CertificateRenewal(threading.Thread):
         self.link = link
         self.on_renewed = on_renewed
         self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._asked = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
+
+    def request_now(self) -> None:
+        """Renew at once, whatever the validity left (the schedulers ask during a CA rotation)."""
+        self._asked.set()
+        self._wake.set()
 
     def renew(self) -> str:
         """Renew now; the new certificate's serial."""
         csr_pem, key_pem = make_csr(self.host_name, "agent")
         reply = self.link.call("RenewCertificate", node_pb2.RenewCertificateRequest(csr_pem=csr_pem))
+        if reply.ca_pem:
+            adopt_bundle(self.files, reply.ca_pem)   # the new certificate may be from a new CA
         install(self.files, reply.certificate_pem, key_pem)
         self.link.reset()
         self.on_renewed()
@@ -83,7 +108,8 @@ class CertificateRenewal(threading.Thread):
             try:
                 cert_pem = self.files.cert.read_bytes()
                 wait = check_interval(cert_pem)
-                if renewal_due(cert_pem):
+                if renewal_due(cert_pem) or self._asked.is_set():
+                    self._asked.clear()
                     old = certificate_facts(cert_pem)
                     serial = self.renew()
                     log.info("renewed this host's certificate: serial %s (was %s, expiring %s)",
@@ -93,5 +119,6 @@ class CertificateRenewal(threading.Thread):
                 detail = f"{err.code().name}: {err.details()}" if isinstance(err, grpc.RpcError) else str(err)
                 log.warning("certificate renewal failed (will retry): %s", detail)
                 wait = 5.0
-            self._stopping.wait(wait)
+            self._wake.wait(wait)
+            self._wake.clear()
         self.link.close()

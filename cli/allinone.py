@@ -43,11 +43,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
-from common.tls import TlsFiles, ensure_ca, issue, role_name
-from proto.v1 import public_pb2, resources_pb2
+from common.tls import TlsFiles, ensure_ca, issue, issued_by_bundle, reissue, role_name
+from proto.v1 import operations_pb2, public_pb2, resources_pb2
 
 from cli import tomlwriter
 from cli.client import ClusterClient, RetryPolicy
@@ -130,13 +130,10 @@ def _cert_is_current(files: TlsFiles, ca_cert_pem: bytes, role_dns: str) -> bool
         return False
     try:
         cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
-        ca = x509.load_pem_x509_certificate(ca_cert_pem)
+        # ca.crt may be a bundle (old + new during `rotate-ca`): check the signature.
+        if not issued_by_bundle(cert, ca_cert_pem):
+            return False
     except ValueError:
-        return False
-    try:
-        # Every CA of an all-in-one home has the same name: check the signature.
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
         return False
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -339,6 +336,47 @@ class AllInOne:
             return path, False
         write_cli_config(path, self.cli_config(), header=self._cli_header())
         return path, True
+
+    # --- CA rotation ---------------------------------------------------------
+
+    def reissue_certificates(self) -> list[str]:
+        """New certificates for the schedulers and the admin from the CA in ca/ (the new
+        one during `rotate-ca`), each replaced by renames; the agent renews its own
+        through the schedulers. The names re-issued."""
+        names = [(node.name, node.role) for node in self.schedulers] + [(ADMIN, "admin")]
+        for name, role in names:
+            reissue(self.ca_dir, TlsFiles.in_dir(self.tls_dir, name), name, role, LOOPBACK_NAMES)
+        return [name for name, _ in names]
+
+    def rotate_ca(self, timeout: float = 300.0, say=lambda line: None) -> str:
+        """`cloud cluster rotate-ca` begin, reissue, finish in order, waiting between
+        phases until each is possible; the new CA's fingerprint."""
+        deadline = time.monotonic() + timeout
+
+        def rotate(phase: str, retry_while: tuple = ()):
+            while True:
+                # A new client for every call: the admin certificate changes on the way.
+                with ClusterClient(self.endpoints, self.admin_tls) as client:
+                    try:
+                        return client.call("Operations", "RotateCa",
+                                           operations_pb2.RotateCaRequest(phase=phase), timeout=30.0)
+                    except RpcFailure as err:
+                        if err.code not in retry_while or time.monotonic() > deadline:
+                            raise
+                        last = err
+                say(f"  waiting: {last.details}")
+                time.sleep(1.0)
+
+        state = rotate("")
+        if state.phase not in ("begun", "reissue"):
+            state = rotate("begin")
+            say(f"begun: new CA {state.new_ca_fingerprint}; every node trusts old + new")
+        rotate("reissue", retry_while=(grpc.StatusCode.FAILED_PRECONDITION,))
+        say("reissue: the agent renews its certificate now")
+        say(f"re-issued {', '.join(self.reissue_certificates())}")
+        state = rotate("finish", retry_while=(grpc.StatusCode.FAILED_PRECONDITION,))
+        say(f"finished: only the new CA {state.new_ca_fingerprint} is trusted")
+        return state.new_ca_fingerprint
 
     # --- processes -----------------------------------------------------------
 
@@ -600,6 +638,10 @@ def main(argv: list[str] | None = None) -> int:
     down = actions.add_parser("down", help="stop every daemon")
     down.add_argument("--purge", action="store_true", help="also remove the daemons' data and logs")
     actions.add_parser("status", help="the daemons' processes and the cluster's health")
+    rotate = actions.add_parser("rotate-ca", help="a new cluster CA without downtime: `cloud cluster "
+                                "rotate-ca` begin, reissue (and the schedulers' and admin's "
+                                "certificates), finish")
+    rotate.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each phase")
     args = parser.parse_args(argv)
     try:
         cluster = AllInOne(args.home, args.base_port)
@@ -622,7 +664,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.purge:
                 print(f"removed {cluster.home / 'data'} and {cluster.home / 'log'}")
             return 0
+        if args.action == "rotate-ca":
+            cluster.rotate_ca(timeout=args.timeout, say=print)
+            return 0
         return _print_status(cluster)
+    except RpcFailure as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except AllInOneError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ from typing import Iterable
 
 import grpc
 
-from common.grpcserve import channel_credentials, expect_server
+from common.grpcserve import channel_credentials, expect_server, files_stamp
 from common.tls import SCHEDULER_NAME, TlsFiles
 from common import requestid
 from proto.v1 import evacuate_pb2_grpc
@@ -113,8 +113,11 @@ class ClusterClient:
             raise ValueError("at least one endpoint is needed")
         self.read_policy = read_policy
         self.write_policy = write_policy
+        self._tls = tls
+        self._stamp = files_stamp(tls)
         self._credentials = channel_credentials(tls)
         self._channels: dict[str, grpc.Channel] = {}
+        self._replaced: list[grpc.Channel] = []
         self._preferred = 0
         self.last_request_id = ""  # x-request-id of the latest call, to find it in the servers' logs
 
@@ -125,11 +128,19 @@ class ClusterClient:
         self.close()
 
     def close(self) -> None:
-        for channel in self._channels.values():
+        for channel in list(self._channels.values()) + self._replaced:
             channel.close()
         self._channels.clear()
+        self._replaced.clear()
 
     def _stub(self, endpoint: str, service: str):
+        stamp = files_stamp(self._tls)
+        if stamp != self._stamp:
+            # New certificate or trust bundle (a CA rotation): new connections use them;
+            # the old channels are closed with the client (streams under way go on).
+            self._stamp, self._credentials = stamp, channel_credentials(self._tls)
+            self._replaced += self._channels.values()
+            self._channels = {}
         channel = self._channels.get(endpoint)
         if channel is None:
             channel = grpc.secure_channel(endpoint, self._credentials, options=_CHANNEL_OPTIONS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent import futures
 
 import grpc
@@ -121,3 +122,50 @@ def secure_channel(address: str, tls: TlsFiles, options: tuple = (),
     scheduler; pass `role_name("agent", host)` to reach that host's agent."""
     return grpc.secure_channel(address, channel_credentials(tls),
                                options=_OPTIONS + list(options) + list(expect_server(server_name)))
+
+
+def files_stamp(tls: TlsFiles) -> tuple:
+    """When the CA bundle, certificate and key last changed (0 for a missing file)."""
+    stamp = []
+    for path in (tls.ca, tls.cert, tls.key):
+        try:
+            stamp.append(path.stat().st_mtime_ns)
+        except OSError:
+            stamp.append(0)
+    return tuple(stamp)
+
+
+class ChannelCache:
+    """Channels by key, made again once the TLS files change (a renewed certificate, a
+    new trust bundle during a CA rotation): the next connections use the new files.
+    The replaced channels are closed a while later, so calls under way finish."""
+
+    CLOSE_AFTER = 60.0
+
+    def __init__(self, tls: TlsFiles, make):
+        self.tls = tls
+        self._make = make
+        self._channels: dict = {}
+        self._stamp = files_stamp(tls)
+        self._lock = threading.Lock()
+
+    def get(self, key) -> grpc.Channel:
+        with self._lock:
+            stamp = files_stamp(self.tls)
+            if stamp != self._stamp:
+                self._stamp, replaced = stamp, list(self._channels.values())
+                self._channels = {}
+                if replaced:
+                    timer = threading.Timer(self.CLOSE_AFTER, lambda: [c.close() for c in replaced])
+                    timer.daemon = True
+                    timer.start()
+            channel = self._channels.get(key)
+            if channel is None:
+                channel = self._channels[key] = self._make(key)
+            return channel
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels = {}

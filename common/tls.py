@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -80,11 +81,14 @@ def _write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def create_ca(cluster_name: str, days: int = 3650) -> tuple[bytes, bytes]:
-    """A new self-signed cluster CA: (certificate PEM, key PEM)."""
+def create_ca(cluster_name: str, days: int = 3650, generation: str = "") -> tuple[bytes, bytes]:
+    """A new self-signed cluster CA: (certificate PEM, key PEM). A rotation's new CA
+    gets a `generation` in its name: TLS libraries pick a certificate's issuer among
+    the trusted CAs by name, so the old and new CA of a bundle must differ in it."""
     key = _new_key()
+    common_name = f"{cluster_name} cluster CA" + (f" {generation}" if generation else "")
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "thecloud"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"{cluster_name} cluster CA")])
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder()
             .subject_name(name).issuer_name(name)
@@ -93,6 +97,7 @@ def create_ca(cluster_name: str, days: int = 3650) -> tuple[bytes, bytes]:
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                          content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=False,
@@ -121,14 +126,44 @@ def make_csr(common_name: str, role: str) -> tuple[bytes, bytes]:
     return csr.public_bytes(serialization.Encoding.PEM), _key_pem(key)
 
 
+def _public_der(public_key) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def signing_certificate(bundle_pem: bytes, ca_key) -> x509.Certificate:
+    """The certificate of `ca_key` among the CA certificates in `bundle_pem`.
+
+    A trust bundle may hold several CAs (old and new while the CA is rotated, in
+    either order): a certificate is signed by the CA whose key signs it, never by
+    whichever comes first. ValueError when none matches."""
+    mine = _public_der(ca_key.public_key())
+    for cert in x509.load_pem_x509_certificates(bundle_pem):
+        if _public_der(cert.public_key()) == mine:
+            return cert
+    raise ValueError("no CA certificate in the bundle belongs to the CA key")
+
+
+def issued_by_bundle(cert: x509.Certificate, bundle_pem: bytes) -> bool:
+    """Whether one of the CA certificates in `bundle_pem` issued `cert` directly."""
+    for ca in x509.load_pem_x509_certificates(bundle_pem):
+        try:
+            cert.verify_directly_issued_by(ca)
+            return True
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    return False
+
+
 def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
              sans: list[str], days: int = 825) -> bytes:
     """Sign a CSR for `role`, valid as TLS server and client for `sans`, its common
-    name and its role name (`role_name(role, common_name)`)."""
+    name and its role name (`role_name(role, common_name)`). `ca_cert_pem` may be a
+    bundle: the issuer is the certificate of `ca_key_pem` in it."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    ca_cert = signing_certificate(ca_cert_pem, ca_key)
     csr = x509.load_pem_x509_csr(csr_pem)
     if not csr.is_signature_valid:
         raise ValueError("CSR signature is invalid")
@@ -148,8 +183,51 @@ def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .add_extension(_san(sorted(set(sans) | {common_name, role_name(role, common_name)})),
                            critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                           critical=False)
             .sign(ca_key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def fingerprint(cert: x509.Certificate | bytes) -> str:
+    """"sha256:<hex>" of a certificate (DER), as join tokens and rotate-ca show a CA."""
+    if isinstance(cert, bytes):
+        cert = x509.load_pem_x509_certificate(cert)
+    return "sha256:" + hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def issuer_fingerprint(cert_pem: bytes, bundle_pem: bytes) -> str:
+    """The fingerprint of the CA in `bundle_pem` that issued `cert_pem`; "" if none did."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    for ca in x509.load_pem_x509_certificates(bundle_pem):
+        try:
+            cert.verify_directly_issued_by(ca)
+            return fingerprint(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    return ""
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` by a rename: a reader (grpc reloading credentials) sees the old
+    file or the new one, never half of one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def reissue(ca_dir: Path, files: TlsFiles, name: str, role: str, sans: list[str]) -> None:
+    """A new key and certificate for `name` from the CA in `ca_dir`, each replaced by
+    a rename (the key first: servers reload the pair only once they match); `files.ca`
+    is left as it is."""
+    ca_dir = Path(ca_dir)
+    csr, key = make_csr(name, role)
+    cert = sign_csr((ca_dir / "ca.crt").read_bytes(), (ca_dir / "ca.key").read_bytes(), csr, role, sans)
+    write_atomic(files.key, key, 0o600)
+    write_atomic(files.cert, cert)
 
 
 def issue(ca_dir: Path, out_dir: Path, name: str, role: str, sans: list[str]) -> TlsFiles:

@@ -5,13 +5,12 @@ A channel to host H's agent accepts only a server certificate for
 any other certificate of the cluster CA) fails the handshake."""
 from __future__ import annotations
 
-import threading
 from typing import Mapping
 
 import grpc
 
 from common import requestid
-from common.grpcserve import secure_channel
+from common.grpcserve import ChannelCache, secure_channel
 from common.tls import TlsFiles, role_name
 from proto.v1 import agent_pb2_grpc
 
@@ -25,8 +24,13 @@ RECONNECT = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_ba
 class AgentClients:
     def __init__(self, tls: TlsFiles):
         self._tls = tls
-        self._channels: dict[tuple[str, str], grpc.Channel] = {}
-        self._lock = threading.Lock()
+        # Made again when the TLS files change (a CA rotation's new bundle or certificate).
+        self._channels = ChannelCache(tls, self._make)
+
+    def _make(self, key: tuple[str, str]) -> grpc.Channel:
+        # Calls carry the request id bound to the calling thread (common/requestid.py).
+        return requestid.intercept_channel(
+            secure_channel(key[0], self._tls, RECONNECT, server_name=role_name("agent", key[1])))
 
     def stub(self, host: Mapping) -> agent_pb2_grpc.AgentStub:
         """The Agent stub of `host` (a host record: its "name" and "address")."""
@@ -34,17 +38,7 @@ class AgentClients:
 
     def channel(self, host: Mapping) -> grpc.Channel:
         """The one cached channel to `host`'s agent (for the agent's other services)."""
-        key = (host["address"], host["name"])
-        with self._lock:
-            channel = self._channels.get(key)
-            if channel is None:
-                # Calls carry the request id bound to the calling thread (common/requestid.py).
-                channel = self._channels[key] = requestid.intercept_channel(
-                    secure_channel(key[0], self._tls, RECONNECT, server_name=role_name("agent", key[1])))
-        return channel
+        return self._channels.get((host["address"], host["name"]))
 
     def close(self) -> None:
-        with self._lock:
-            for channel in self._channels.values():
-                channel.close()
-            self._channels.clear()
+        self._channels.close()

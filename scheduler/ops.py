@@ -17,6 +17,7 @@ from scheduler.api.enrollment import EnrollmentServicer, enrollment_credentials
 from scheduler.api.events import EventsServicer
 from scheduler.api.operations import OperationsServicer
 from scheduler.api.signing import CertificateSigner
+from scheduler.ca_rotation import CaRotation, TrustKeeper
 from scheduler.metrics import SchedulerMetrics
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class SchedulerOps:
         self._metrics_server = None
         self._enroll_server: grpc.Server | None = None
         self._proposer = None
+        self._trust: TrustKeeper | None = None
         self.signer = CertificateSigner(tls, Path(config.ca_key_file), config.certificate_lifetime)
 
     def timed(self, store):
@@ -45,7 +47,9 @@ class SchedulerOps:
         self._proposer = proposer
         events_pb2_grpc.add_EventsServicer_to_server(EventsServicer(self.store), server)
         operations_pb2_grpc.add_OperationsServicer_to_server(
-            OperationsServicer(self.store, proposer, self.config, self.tls, self.secret), server)
+            OperationsServicer(self.store, proposer, self.config, self.tls, self.secret,
+                               CaRotation(store=self.store, proposer=proposer, config=self.config,
+                                          tls=self.tls, key_file=Path(self.config.ca_key_file))), server)
 
     def start(self, reconciler) -> None:
         self.metrics.instrument_reconciler(reconciler)
@@ -53,6 +57,9 @@ class SchedulerOps:
         self._metrics_server = served[0] if served else None
         if self.config.enroll_listen:
             self._enroll_server = self._start_enrollment()
+        self._trust = TrustKeeper(self.store, self._proposer, self.config, self.tls,
+                                  Path(self.config.ca_key_file))
+        self._trust.start()
 
     def _start_enrollment(self) -> grpc.Server:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=self.interceptors)
@@ -66,6 +73,8 @@ class SchedulerOps:
         return server
 
     def stop(self) -> None:
+        if self._trust is not None:
+            self._trust.stop()
         if self._enroll_server is not None:
             self._enroll_server.stop(grace=1).wait()
         if self._metrics_server is not None:

@@ -1,4 +1,4 @@
-"""`cloud cluster add-node | remove-node | backup | restore | join-token`."""
+"""`cloud cluster add-node | remove-node | backup | restore | join-token | rotate-ca`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -51,6 +51,13 @@ def register_actions(actions, parents) -> None:
     token.add_argument("--ttl", default="1h", help="lifetime: 90s, 30m, 1h, 2d (default 1h)")
     token.add_argument("--role", default="agent", choices=("agent", "scheduler"))
     token.set_defaults(func=join_token_command)
+    rotate = actions.add_parser("rotate-ca", parents=parents,
+                                help="a new cluster CA without downtime: begin, reissue, finish")
+    rotate.add_argument("phase", choices=("begin", "reissue", "finish", "status"),
+                        help="begin: new CA, every node trusts old + new; reissue: agents renew now "
+                             "(re-issue scheduler and admin certificates yourself); finish: only the "
+                             "new CA is trusted (refused while a certificate is from the old one)")
+    rotate.set_defaults(func=rotate_ca_command)
 
 
 def add_node_command(args, ctx) -> int:
@@ -118,4 +125,22 @@ def join_token_command(args, ctx) -> int:
     endpoint = token.enroll_endpoints[0] if token.enroll_endpoints else "SCHEDULER:PORT"
     ctx.out.line(f"#   thecloud-agent enroll --name {token.name} --token-file FILE --scheduler {endpoint} "
                  f"--ca-fingerprint {token.ca_fingerprint}")
+    return 0
+
+
+def rotate_ca_command(args, ctx) -> int:
+    phase = "" if args.phase == "status" else args.phase
+    reply = ctx.client.call("Operations", "RotateCa", operations_pb2.RotateCaRequest(phase=phase),
+                            timeout=30.0)
+    if ctx.out.json:
+        ctx.out.data(reply)
+        return 0
+    if not reply.phase:
+        ctx.out.line("no CA rotation: `cloud cluster rotate-ca begin` starts one")
+        return 0
+    ctx.out.line(f"CA rotation: {reply.phase}")
+    ctx.out.line(f"new CA: {reply.new_ca_fingerprint}")
+    ctx.out.line(f"old CA: {reply.old_ca_fingerprint}")
+    if reply.pending:
+        ctx.out.line(f"still from the old CA: {', '.join(reply.pending)}")
     return 0

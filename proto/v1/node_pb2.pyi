@@ -79,10 +79,14 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, host_id: _Optional[str] = ..., usage: _Optional[_Union[_resources_pb2.Usage, _Mapping]] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[ObservedInstance, _Mapping]]] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("heartbeat_interval_ms",)
+    __slots__ = ("heartbeat_interval_ms", "ca_pem", "renew_certificate")
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    CA_PEM_FIELD_NUMBER: _ClassVar[int]
+    RENEW_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     heartbeat_interval_ms: int
-    def __init__(self, heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
+    ca_pem: bytes
+    renew_certificate: bool
+    def __init__(self, heartbeat_interval_ms: _Optional[int] = ..., ca_pem: _Optional[bytes] = ..., renew_certificate: _Optional[bool] = ...) -> None: ...
 
 class RenewCertificateRequest(_message.Message):
     __slots__ = ("csr_pem",)

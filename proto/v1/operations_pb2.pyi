@@ -108,6 +108,24 @@ class RemoveHostResponse(_message.Message):
     revoked_serials: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, revoked_serials: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class RotateCaRequest(_message.Message):
+    __slots__ = ("phase",)
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    def __init__(self, phase: _Optional[str] = ...) -> None: ...
+
+class RotateCaResponse(_message.Message):
+    __slots__ = ("phase", "new_ca_fingerprint", "old_ca_fingerprint", "pending")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    NEW_CA_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    OLD_CA_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    new_ca_fingerprint: str
+    old_ca_fingerprint: str
+    pending: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, phase: _Optional[str] = ..., new_ca_fingerprint: _Optional[str] = ..., old_ca_fingerprint: _Optional[str] = ..., pending: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class EnrollRequest(_message.Message):
     __slots__ = ("token", "name", "csr_pem", "addresses")
     TOKEN_FIELD_NUMBER: _ClassVar[int]

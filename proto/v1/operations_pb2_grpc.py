@@ -65,6 +65,11 @@ class OperationsStub:
                 request_serializer=proto_dot_v1_dot_operations__pb2.RemoveHostRequest.SerializeToString,
                 response_deserializer=proto_dot_v1_dot_operations__pb2.RemoveHostResponse.FromString,
                 _registered_method=True)
+        self.RotateCa = channel.unary_unary(
+                '/thecloud.v1.Operations/RotateCa',
+                request_serializer=proto_dot_v1_dot_operations__pb2.RotateCaRequest.SerializeToString,
+                response_deserializer=proto_dot_v1_dot_operations__pb2.RotateCaResponse.FromString,
+                _registered_method=True)
 
 
 class OperationsServicer:
@@ -112,6 +117,13 @@ class OperationsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RotateCa(self, request, context):
+        """Rotate the cluster CA: begin, reissue, finish (see RotateCaRequest).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperationsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +156,11 @@ def add_OperationsServicer_to_server(servicer, server):
                     servicer.RemoveHost,
                     request_deserializer=proto_dot_v1_dot_operations__pb2.RemoveHostRequest.FromString,
                     response_serializer=proto_dot_v1_dot_operations__pb2.RemoveHostResponse.SerializeToString,
+            ),
+            'RotateCa': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateCa,
+                    request_deserializer=proto_dot_v1_dot_operations__pb2.RotateCaRequest.FromString,
+                    response_serializer=proto_dot_v1_dot_operations__pb2.RotateCaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +325,33 @@ class Operations:
             '/thecloud.v1.Operations/RemoveHost',
             proto_dot_v1_dot_operations__pb2.RemoveHostRequest.SerializeToString,
             proto_dot_v1_dot_operations__pb2.RemoveHostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateCa(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/thecloud.v1.Operations/RotateCa',
+            proto_dot_v1_dot_operations__pb2.RotateCaRequest.SerializeToString,
+            proto_dot_v1_dot_operations__pb2.RotateCaResponse.FromString,
             options,
             channel_credentials,
             insecure,

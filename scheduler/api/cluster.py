@@ -7,7 +7,7 @@ from concurrent import futures
 import grpc
 
 from common.errors import rpc_errors
-from common.grpcserve import secure_channel
+from common.grpcserve import ChannelCache, secure_channel
 from common.tls import SCHEDULER_NAME
 from common.version import installed_version
 from proto.v1 import public_pb2, public_pb2_grpc, resources_pb2 as pb
@@ -25,7 +25,7 @@ class ClusterServicer(public_pb2_grpc.ClusterServicer):
         self.store = store
         self.config = config
         self.tls = tls
-        self._channels: dict[str, grpc.Channel] = {}
+        self._channels = ChannelCache(tls, lambda api: secure_channel(api, tls, server_name=SCHEDULER_NAME))
         self._pool = futures.ThreadPoolExecutor(max_workers=8)
         self.version = installed_version()   # read at start-up: what this process runs
 
@@ -40,8 +40,6 @@ class ClusterServicer(public_pb2_grpc.ClusterServicer):
 
     def _member_status(self, member) -> pb.ClusterMember:
         channel = self._channels.get(member.api)
-        if channel is None:
-            channel = self._channels[member.api] = secure_channel(member.api, self.tls, server_name=SCHEDULER_NAME)
         try:
             return public_pb2_grpc.ClusterStub(channel).GetMemberStatus(
                 public_pb2.GetMemberStatusRequest(), timeout=1.5)

@@ -23,6 +23,7 @@ import logging
 import grpc
 
 from common.errors import InvalidArgument, PermissionDenied, rpc_errors
+from common.grpcserve import ReloadingServerCertificate
 from common.ids import check_name
 from common.tls import join_secret_hash, join_secret_matches, parse_join_token
 from proto.v1 import operations_pb2, operations_pb2_grpc
@@ -76,7 +77,8 @@ class EnrollmentServicer(operations_pb2_grpc.EnrollmentServicer):
         # certificate is never returned.
         self.proposer.propose("join_token.use", {
             "token_id": token["id"], "secret_hash": join_secret_hash(parsed[1]), "name": name,
-            "serial": facts.serial, "not_after_ms": facts.not_after_ms, "used_by": peer})
+            "serial": facts.serial, "not_after_ms": facts.not_after_ms, "used_by": peer,
+            "ca": self.signer.ca_of(cert)})
         log.info("enrolled %s as %s (SANs %s, serial %s) for %s", name, token["role"],
                  ", ".join(sans) or "-", facts.serial, context.peer())
         return operations_pb2.EnrollResponse(certificate_pem=cert, ca_pem=self.signer.ca_pem(),
@@ -85,6 +87,15 @@ class EnrollmentServicer(operations_pb2_grpc.EnrollmentServicer):
 
 def enrollment_credentials(tls) -> grpc.ServerCredentials:
     """Server-only TLS that sends the CA with the certificate, so that a caller can
-    find the CA in the handshake and check it against the pinned fingerprint."""
-    ca, cert, key = tls.read()
-    return grpc.ssl_server_credentials([(key, cert.rstrip(b"\n") + b"\n" + ca)], require_client_auth=False)
+    find the CA in the handshake and check it against the pinned fingerprint. Read
+    again when the files change (a CA rotation's bundle, a re-issued certificate)."""
+    source = ReloadingServerCertificate(tls)
+
+    def configuration():
+        ca, cert, key = tls.read()
+        return grpc.ssl_server_certificate_configuration([(key, cert.rstrip(b"\n") + b"\n" + ca)])
+
+    source.configuration = configuration
+    initial = configuration()
+    source.fetch()
+    return grpc.dynamic_ssl_server_credentials(initial, source.fetch, require_client_authentication=False)

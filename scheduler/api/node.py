@@ -5,7 +5,7 @@ import logging
 
 from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied, rpc_errors
 from common.ids import check_labels, check_name, new_id
-from common.tls import peer_certificate, peer_identity
+from common.tls import issuer_fingerprint, peer_certificate, peer_identity
 from proto.v1 import node_pb2, node_pb2_grpc
 from scheduler.api import convert
 from scheduler.api.signing import csr_common_name
@@ -33,6 +33,19 @@ def observed_args(host_id: str, observed, generation: int | None = None) -> dict
 def differs(instance: dict, args: dict) -> bool:
     return any(instance.get(key) != value for key, value in args.items()
                if key not in ("id", "host_id", "generation"))
+
+
+def trust_for(rotation: dict, context) -> dict:
+    """What a heartbeat response tells the agent about the CA (`cloud cluster rotate-ca`):
+    the cluster's trust bundle once there is one, and, from phase reissue on, to renew
+    now when its certificate is not from the new CA."""
+    if not rotation.get("bundle"):
+        return {}
+    reply = {"ca_pem": rotation["bundle"].encode()}
+    if rotation["phase"] == "reissue":
+        cert = (context.auth_context().get("x509_pem_cert") or [b""])[0]
+        reply["renew_certificate"] = issuer_fingerprint(cert, rotation["new_ca"].encode()) != rotation["new_fp"]
+    return reply
 
 
 class NodeServicer(node_pb2_grpc.NodeServicer):
@@ -79,6 +92,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             if host is not None:
                 self._authorize(context, host["name"])
             mine = {i["id"]: dict(i) for i in state.instances_on(request.host_id)}
+            rotation = dict(state.ca_rotation)
         usage = {f.name: getattr(request.usage, f.name) for f in request.usage.DESCRIPTOR.fields}
         beat = {"id": request.host_id, "usage": usage, "images": list(request.images)}
         if request.capacity.vcpus:
@@ -93,7 +107,8 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 commands.append(("instance.observe", args))
         # Only what changed goes through Raft; liveness alone is batched (scheduler/liveness.py).
         self.heartbeats.write(host, commands)
-        return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms())
+        return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms(),
+                                          **trust_for(rotation, context))
 
     @rpc_errors
     def RenewCertificate(self, request, context):
@@ -109,7 +124,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         cert, facts = self.signer.sign(request.csr_pem, current.role, sans)
         self.proposer.propose("certificate.renew", {
             "role": current.role, "name": current.common_name, "serial": facts.serial,
-            "not_after_ms": facts.not_after_ms,
+            "not_after_ms": facts.not_after_ms, "ca": self.signer.ca_of(cert),
             "old": {"serial": current.serial, "issued_ms": current.issued_ms}})
         log.info("renewed the certificate of %s (serial %s, was %s)", current.common_name,
                  facts.serial, current.serial)

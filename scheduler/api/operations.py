@@ -72,7 +72,8 @@ def parse_archive(archive: bytes) -> dict:
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServicer):
-    def __init__(self, store, proposer, config, tls, secret: str):
+    def __init__(self, store, proposer, config, tls, secret: str, rotation=None):
+        self.rotation = rotation
         self.store = store
         self.proposer = proposer
         self.config = config
@@ -193,6 +194,18 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         log.warning("removed host %s (%s) by %s; revoked %s", result["name"], result["host_id"], admin,
                     ", ".join(result["revoked_serials"]) or "its earlier certificates")
         return operations_pb2.RemoveHostResponse(revoked_serials=result["revoked_serials"])
+
+    # -- the cluster CA --------------------------------------------------------------------
+
+    @rpc_errors
+    def RotateCa(self, request, context):
+        admin = require_admin(context)
+        if self.rotation is None:
+            raise FailedPrecondition("this scheduler cannot rotate the CA")
+        reply = self.rotation.run(request.phase, context)
+        if request.phase:
+            log.warning("CA rotation %s by %s: now %s", request.phase, admin, reply.phase)
+        return reply
 
     def _enroll_endpoint(self) -> str:
         host, _, port = self.config.enroll_listen.rpartition(":")

@@ -1,17 +1,20 @@
 """Signing node certificates with the CA key: at enrollment and at renewal.
 
 Only schedulers that hold the CA key (`ca_key_file`) sign; the others answer
-FAILED_PRECONDITION and the caller tries another scheduler.
+FAILED_PRECONDITION and the caller tries another scheduler. The trust bundle
+(`ca.crt`) may hold several CAs; the issuer is always the CA of the key.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from common.errors import FailedPrecondition, InvalidArgument
-from common.tls import CertificateFacts, certificate_facts, sign_csr
+from common.tls import (CertificateFacts, certificate_facts, issuer_fingerprint, sign_csr,
+                        signing_certificate)
 
 MAX_CSR_BYTES = 16 * 1024
 
@@ -35,13 +38,22 @@ class CertificateSigner:
     def ca_pem(self) -> bytes:
         return self.tls.ca.read_bytes()
 
+    def ca_of(self, cert_pem: bytes) -> str:
+        """The fingerprint of the CA (of the trust bundle) that signed `cert_pem`."""
+        return issuer_fingerprint(cert_pem, self.ca_pem())
+
     def sign(self, csr_pem: bytes, role: str, sans: list[str]) -> tuple[bytes, CertificateFacts]:
         """(certificate PEM, its facts) for `role` with exactly `sans` (and the CSR's CN)."""
         if not self.ca_key_file.exists():
             raise FailedPrecondition("this scheduler holds no CA key and cannot sign; try another one")
+        ca_pem, ca_key_pem = self.ca_pem(), self.ca_key_file.read_bytes()
         try:
-            cert = sign_csr(self.ca_pem(), self.ca_key_file.read_bytes(), csr_pem, role, sans,
-                            days=self.lifetime_s / 86400)
+            signing_certificate(ca_pem, serialization.load_pem_private_key(ca_key_pem, password=None))
+        except ValueError:
+            raise FailedPrecondition(f"no certificate in {self.tls.ca} belongs to the CA key "
+                                     f"{self.ca_key_file}") from None
+        try:
+            cert = sign_csr(ca_pem, ca_key_pem, csr_pem, role, sans, days=self.lifetime_s / 86400)
         except ValueError as err:
             raise InvalidArgument("csr_pem", str(err)) from None
         return cert, certificate_facts(cert)

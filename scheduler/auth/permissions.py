@@ -103,7 +103,8 @@ METHOD_RULES: dict[str, Rule] = {
     # Membership, backup and restore, join tokens: cluster admins, and the servicer
     # (scheduler/api/operations.py) wants the admin's certificate itself.
     **{V1 + f"Operations/{name}": Rule("cluster.admin", CLUSTER) for name in (
-        "AddMember", "RemoveMember", "Backup", "Restore", "CreateJoinToken", "RemoveHost")},
+        "AddMember", "RemoveMember", "Backup", "Restore", "CreateJoinToken", "RemoveHost",
+        "RotateCa")},
     # Instances.
     V1 + "Instances/CreateInstance": Rule("instance.create", PROJECT),
     V1 + "Instances/GetInstance": Rule("instance.get", PROJECT),

@@ -13,7 +13,7 @@ from concurrent import futures
 
 import grpc
 
-from common.grpcserve import secure_channel
+from common.grpcserve import ChannelCache, secure_channel
 from common.tls import SCHEDULER_NAME
 from proto.v1 import public_pb2, public_pb2_grpc
 
@@ -24,13 +24,11 @@ class Propagation:
     def __init__(self, config, tls):
         self.config = config
         self.tls = tls
-        self._channels: dict[str, grpc.Channel] = {}
+        self._channels = ChannelCache(tls, lambda api: secure_channel(api, tls, server_name=SCHEDULER_NAME))
         self._pool = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="propagate")
 
     def _applied(self, member) -> int | None:
         channel = self._channels.get(member.api)
-        if channel is None:
-            channel = self._channels[member.api] = secure_channel(member.api, self.tls, server_name=SCHEDULER_NAME)
         try:
             return public_pb2_grpc.ClusterStub(channel).GetMemberStatus(
                 public_pb2.GetMemberStatusRequest(), timeout=1.0).applied_index

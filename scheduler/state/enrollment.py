@@ -5,7 +5,7 @@
   when and by whom the token was used. A used token stays (for the audit) until a
   week after it expired.
 * `certificates`: the certificate last issued to each identity ("role/name") by
-  enrollment or renewal: its serial and expiry.
+  enrollment or renewal: its serial, expiry and the fingerprint of its CA.
 * `revoked_serials`: serials (hex) refused on every call, until they expire.
 * `revoked_names`: identities removed by an admin, with the time: a certificate of
   that role and name issued before then is refused, whatever its serial (this
@@ -19,7 +19,8 @@ from __future__ import annotations
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from scheduler.state import events
 
-COLLECTIONS = ("join_tokens", "certificates", "revoked_serials", "revoked_names")
+# `ca_rotation`: scheduler/state/trust.py.
+COLLECTIONS = ("join_tokens", "certificates", "revoked_serials", "revoked_names", "ca_rotation")
 TOKEN_ROLES = ("agent", "scheduler")
 KEEP_USED_MS = 7 * 24 * 3600 * 1000
 
@@ -95,7 +96,8 @@ def use_token(state, args: dict, ctx: dict) -> dict:
 def _record_certificate(state, role: str, name: str, args: dict, ctx: dict) -> None:
     state.certificates[identity_key(role, name)] = {
         "role": role, "name": name, "serial": str(args["serial"]).lower(),
-        "issued_ms": ctx["ts"], "not_after_ms": int(args["not_after_ms"])}
+        "issued_ms": ctx["ts"], "not_after_ms": int(args["not_after_ms"]),
+        "ca": str(args.get("ca", ""))}
 
 
 def renew(state, args: dict, ctx: dict) -> dict:

@@ -19,7 +19,7 @@ from scheduler.state import volumes
 from scheduler.state import images
 from scheduler.state import floating
 from scheduler.state import evacuation
-from scheduler.state import enrollment
+from scheduler.state import enrollment, trust
 
 COMMANDS = {
     "host.join": hosts.join,
@@ -44,6 +44,7 @@ COMMANDS = {
     **floating.COMMANDS,
     **evacuation.COMMANDS,
     **enrollment.COMMANDS,
+    **trust.COMMANDS,
 }
 
 NETWORK_COLLECTIONS = ("vpcs", "vpc_names", "subnets", "subnet_names",
