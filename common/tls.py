@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -256,13 +257,8 @@ def ensure_ca(ca_dir: Path, cluster_name: str) -> Path:
 
 def peer_identity(auth_context: dict) -> tuple[str, str] | None:
     """(common name, role) of the mTLS peer from a grpc auth_context, if any."""
-    certs = auth_context.get("x509_pem_cert") or []
-    if not certs:
-        return None
-    cert = x509.load_pem_x509_certificate(certs[0])
-    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    ou = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
-    return (cn[0].value if cn else "", ou[0].value if ou else "")
+    facts = peer_certificate(auth_context)
+    return (facts.common_name, facts.role) if facts is not None else None
 
 
 @dataclass(frozen=True)
@@ -285,6 +281,8 @@ class CertificateFacts:
 ISSUE_BACKDATE_MS = 5 * 60 * 1000
 
 
+# Every call's peer certificate is one of a few per connection: parse each once.
+@functools.lru_cache(maxsize=4096)
 def certificate_facts(cert_pem: bytes) -> CertificateFacts:
     cert = x509.load_pem_x509_certificate(cert_pem)
     cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
