@@ -10,8 +10,8 @@ import libvirt
 import pytest
 
 from proto.v1 import resources_pb2 as pb
-from tests.vm.vms.vm_harness import (BOOT_TIMEOUT, build_guest, cli, libvirt_connection, vm_cluster,
-                                     vm_dir, wait_instance)
+from tests.vm.vms.vm_harness import (BOOT_TIMEOUT, cli, import_guest, libvirt_connection,
+                                     vm_cluster, vm_dir, wait_instance)
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,7 @@ FILL_DISK = "#!/bin/sh\ndd if=/dev/urandom of=/dev/vda bs=1M seek=64 count=96 co
 
 
 @pytest.fixture(scope="module")
-def small_disk_cluster(tmp_path_factory, docker_client):
-    guest = build_guest()
+def small_disk_cluster(tmp_path_factory, docker_client, guest):
     directory = vm_dir()
     instances = directory / "instances"
     instances.mkdir(mode=0o711)
@@ -31,10 +30,7 @@ def small_disk_cluster(tmp_path_factory, docker_client):
                     str(instances)], check=True)
     try:
         with vm_cluster(tmp_path_factory.mktemp("vmf"), docker_client, directory=directory) as (cluster, _):
-            code, out = cli(cluster, "image", "import", "guest", "--file", str(guest / "disk.qcow2"),
-                            "--kernel", str(guest / "vmlinuz"), "--initrd", str(guest / "initrd.img"),
-                            "--cmdline", "console=ttyS0")
-            assert code == 0, out
+            import_guest(cluster, guest)
             yield cluster
     finally:
         subprocess.run(["umount", "-l", str(instances)], check=False)

@@ -16,16 +16,10 @@ from agent.compute.imagecache import QEMU_USERS, qemu_group
 from proto.v1 import images_pb2, public_pb2, resources_pb2 as pb, vm_pb2
 from tests.vm.vms.image_origin import serving
 from tests.vm.vms.test_vm_image_sources import cache_files, delete, failed_vm, file_ref, register
-from tests.vm.vms.vm_harness import READY, build_guest, libvirt_connection, vm_cluster, wait_console
+from tests.vm.vms.vm_harness import READY, vm_cluster, wait_console
 
 pytestmark = pytest.mark.integration
 MAX_BYTES = 200 << 20
-
-
-@pytest.fixture(scope="module")
-def guest():
-    libvirt_connection().close()
-    return build_guest()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from cli.errors import RpcFailure
 from proto.v1 import images_pb2, public_pb2, resources_pb2 as pb, vm_pb2
 from tests.vm.vms.image_origin import serving
-from tests.vm.vms.vm_harness import build_guest, libvirt_connection, vm_cluster
+from tests.vm.vms.vm_harness import vm_cluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "integration" / "iam"))
 from iam_harness import make_user, token_client  # noqa: E402
@@ -25,12 +25,6 @@ from iam_harness import make_user, token_client  # noqa: E402
 pytestmark = pytest.mark.integration
 HEX_DIGEST = re.compile(r"[0-9a-f]{32,}")
 BASE = dict(kind="vm", vcpus=1, memory_bytes=256 << 20)
-
-
-@pytest.fixture(scope="module")
-def guest():
-    libvirt_connection().close()
-    return build_guest()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from cli.errors import RpcFailure
 from proto.v1 import images_pb2, public_pb2, resources_pb2 as pb, vm_pb2
-from tests.vm.vms.vm_harness import (READY, BOOT_TIMEOUT, build_guest, cli, console, libvirt_connection,
+from tests.vm.vms.vm_harness import (READY, cli, console, import_guest, libvirt_connection,
                                      vm_cluster, wait_console, wait_instance)
 
 pytestmark = pytest.mark.integration
@@ -23,18 +23,9 @@ USER_DATA = "#!/bin/sh\necho \"USER-DATA-RAN as $(hostname)\"\n"
 
 
 @pytest.fixture(scope="module")
-def guest():
-    libvirt_connection().close()
-    return build_guest()
-
-
-@pytest.fixture(scope="module")
 def vmc(tmp_path_factory, docker_client, guest):
     with vm_cluster(tmp_path_factory.mktemp("vmc"), docker_client) as (cluster, directory):
-        code, out = cli(cluster, "image", "import", "guest", "--file", str(guest / "disk.qcow2"),
-                        "--kernel", str(guest / "vmlinuz"), "--initrd", str(guest / "initrd.img"),
-                        "--cmdline", "console=ttyS0")
-        assert code == 0, out
+        import_guest(cluster, guest)
         yield cluster, directory
 
 

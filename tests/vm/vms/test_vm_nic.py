@@ -12,7 +12,7 @@ import pytest
 
 from proto.v1 import public_pb2, resources_pb2 as pb
 from tests.vm.vms.vm_guest_harness import guest_cluster, link, private_vpc, wait_for
-from tests.vm.vms.vm_harness import BOOT_TIMEOUT, build_guest, cli, libvirt_connection, wait_console
+from tests.vm.vms.vm_harness import BOOT_TIMEOUT, cli, libvirt_connection, wait_console
 from agent.compute.vmnic import read_interfaces
 from agent.network.vmtap import tap_name
 
@@ -28,12 +28,6 @@ for i in $(seq 1 60); do
 done
 echo "VM-PING-FAILED {peer}"
 """
-
-
-@pytest.fixture(scope="module")
-def guest():
-    libvirt_connection().close()
-    return build_guest()
 
 
 @pytest.fixture(scope="module")

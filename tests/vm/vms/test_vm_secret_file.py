@@ -17,7 +17,7 @@ import pytest
 from cli.errors import RpcFailure
 from proto.v1 import public_pb2, resources_pb2 as pb, secrets_pb2
 from tests.vm.vms.vm_guest_harness import files_containing, guest_cluster
-from tests.vm.vms.vm_harness import build_guest, cli, libvirt_connection, wait_console
+from tests.vm.vms.vm_harness import cli, wait_console
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +25,6 @@ PATH = "/etc/app/db.pass"
 USER_DATA = f"""#!/bin/sh
 echo "SECRET-SEEN: $(cat {PATH}) mode=$(stat -c %a {PATH})"
 """
-
-
-@pytest.fixture(scope="module")
-def guest():
-    libvirt_connection().close()
-    return build_guest()
 
 
 @pytest.fixture(scope="module")

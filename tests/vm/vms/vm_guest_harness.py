@@ -11,7 +11,7 @@ from pathlib import Path
 
 from proto.v1 import networks_pb2, public_pb2
 from tests.conftest import engine_missing
-from tests.vm.vms.vm_harness import cli, vm_cluster
+from tests.vm.vms.vm_harness import import_guest, vm_cluster
 
 
 @contextlib.contextmanager
@@ -26,12 +26,9 @@ def guest_cluster(home: Path, docker_client, guest: Path):
         host = cluster.call("Hosts", "ListHosts", public_pb2.ListHostsRequest()).hosts[0]
         if not host.vtep:
             engine_missing("the agent runs no VPC network driver here (no VTEP); see its log")
-        code, out = cli(cluster, "image", "import", "guest", "--file", str(guest / "disk.qcow2"),
-                        "--kernel", str(guest / "vmlinuz"), "--initrd", str(guest / "initrd.img"),
-                        # no_timer_check: TCG on a loaded machine can fail the kernel's
-                        # early IO-APIC timer check and panic before the guest starts.
-                        "--cmdline", "console=ttyS0 no_timer_check")
-        assert code == 0, out
+        # no_timer_check: TCG on a loaded machine can fail the kernel's
+        # early IO-APIC timer check and panic before the guest starts.
+        import_guest(cluster, guest, "console=ttyS0 no_timer_check")
         yield cluster, directory
 
 

@@ -131,3 +131,11 @@ def wait_instance(cluster, name: str, predicate, timeout: float = BOOT_TIMEOUT):
             return instance
         time.sleep(0.5)
     raise AssertionError(f"{name}: condition not reached within {timeout}s: {instance}")
+
+
+def import_guest(cluster, guest: Path, cmdline: str = "console=ttyS0") -> None:
+    """Register the test guest (direct kernel boot) as image `guest`."""
+    code, out = cli(cluster, "image", "import", "guest", "--file", str(guest / "disk.qcow2"),
+                    "--kernel", str(guest / "vmlinuz"), "--initrd", str(guest / "initrd.img"),
+                    "--cmdline", cmdline)
+    assert code == 0, out

@@ -20,20 +20,14 @@ import pytest
 from cli.errors import RpcFailure
 from proto.v1 import public_pb2, resources_pb2 as pb, volumes_pb2
 from tests.integration.cluster.cluster_harness import running_cluster
-from tests.vm.vms.vm_harness import (READY, build_guest, cli, libvirt_connection, remove_agent_domains,
-                                     vm_dir, wait_console)
+from tests.vm.vms.vm_harness import (READY, cli, libvirt_connection, remove_agent_domains, vm_dir,
+                                     wait_console)
 
 pytestmark = pytest.mark.integration
 
 WATCH = Path(__file__).with_name("volume_watch.sh")
 MiB = 1024 * 1024
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def guest():
-    libvirt_connection().close()
-    return build_guest()
 
 
 @pytest.fixture(scope="module")
