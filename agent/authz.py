@@ -7,7 +7,9 @@ answered PERMISSION_DENIED before the servicer runs. So only a scheduler can run
 containers, bind volumes, read logs or rewrite the network here, and the Raft
 term the fence (agent/fencing.py) remembers only ever comes from a scheduler.
 Health and reflection stay open to any peer of the cluster CA (TLS already
-refused everyone else).
+refused everyone else). A scheduler's certificate on the cluster's deny-list (a
+removed member's, agent/denylist.py) is refused UNAUTHENTICATED, as the schedulers
+refuse it.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import time
 
 import grpc
 
-from common.tls import peer_identity
+from agent.denylist import DenyList
+from common.tls import peer_certificate
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +80,11 @@ class RefusalLog:
 
 class SchedulerOnlyInterceptor(grpc.ServerInterceptor):
     """PERMISSION_DENIED for every method outside OPEN_SERVICES unless the peer's
-    certificate role is `scheduler`."""
+    certificate role is `scheduler`; UNAUTHENTICATED if that certificate is denied."""
 
-    def __init__(self, refusals: RefusalLog | None = None):
+    def __init__(self, refusals: RefusalLog | None = None, deny: DenyList | None = None):
         self.refusals = refusals or RefusalLog()
+        self.deny = deny if deny is not None else DenyList()
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
@@ -103,10 +107,14 @@ class SchedulerOnlyInterceptor(grpc.ServerInterceptor):
         return guarded
 
     def admit(self, context, method: str) -> None:
-        identity = peer_identity(context.auth_context())
-        common_name, role = identity if identity is not None else ("", "")
+        facts = peer_certificate(context.auth_context())
+        common_name, role = (facts.common_name, facts.role) if facts is not None else ("", "")
         if role == OBEYED_ROLE:
-            return
+            if not self.deny.refuses(facts):
+                return
+            reason = f"certificate revoked: scheduler {common_name!r} (serial {facts.serial}) was removed"
+            self.refusals.refused((common_name, role, _address(context.peer())), method, reason)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
         reason = (f"the agent API obeys only schedulers; certificate {common_name!r} has role "
                   f"{role or 'none'!r}")
         self.refusals.refused((common_name, role, _address(context.peer())), method, reason)

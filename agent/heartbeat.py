@@ -116,10 +116,12 @@ class Heartbeat(threading.Thread):
     def __init__(self, link: SchedulerLink, journal: Journal, usage: HostUsage,
                  observe: Callable[[], list], images: Callable[[], list[str]],
                  join_request: Callable[[], node_pb2.JoinRequest], interval: float,
-                 on_trust: Callable[[bytes, bool], None] | None = None):
+                 on_trust: Callable[[bytes, bool], None] | None = None, deny=None):
         super().__init__(name="heartbeat", daemon=True)
         # Told the cluster's trust bundle and whether to renew now (a CA rotation).
         self.on_trust = on_trust
+        # The schedulers' certificates to refuse (agent/denylist.py), from every response.
+        self.deny = deny
         self.link = link
         self.journal = journal
         self.usage = usage
@@ -168,6 +170,8 @@ class Heartbeat(threading.Thread):
         self._apply_interval(response.heartbeat_interval_ms)
         if self.on_trust is not None and (response.ca_pem or response.renew_certificate):
             self.on_trust(response.ca_pem, response.renew_certificate)
+        if self.deny is not None and response.HasField("deny_list"):
+            self.deny.update_from(response.deny_list)
 
     def step(self) -> None:
         """One join or heartbeat; raises on failure."""

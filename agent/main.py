@@ -23,7 +23,8 @@ from agent.metrics import AgentMetrics
 from common.metricsserve import serve_metrics
 from agent.fencing import TermFence
 from agent.heartbeat import Heartbeat, SchedulerLink
-from agent.renewal import CertificateRenewal, adopt_bundle
+from agent.denylist import FILE_NAME as DENY_LIST_FILE, DenyList
+from agent.renewal import CertificateRenewal
 from agent.journal import Journal, JournalBusy
 from agent.network.select import network_driver
 from agent.network_servicer import AgentNetworkServicer
@@ -39,6 +40,7 @@ from common.config import ConfigError, render_sample
 from common.errors import CloudError
 from common.grpcserve import MIB, make_server, serve_health_and_reflection
 from common.logs import setup_logging
+from common.renewal import adopt_bundle
 from common.tls import TlsFiles
 from proto.v1 import agent_pb2, agent_pb2_grpc, networks_pb2_grpc, node_pb2, volumes_pb2_grpc
 
@@ -114,10 +116,11 @@ def run(config: AgentConfig) -> int:
     metrics = AgentMetrics(config.name)
     metrics.watch(usage, servicer.instances, fence)
 
+    deny = DenyList(Path(config.data_dir) / DENY_LIST_FILE)
     try:
         # Innermost, so the metrics count refused calls too; callers: schedulers only.
         server = make_server(config.listen, tls,
-                             interceptors=metrics.interceptors + [SchedulerOnlyInterceptor()],
+                             interceptors=metrics.interceptors + [SchedulerOnlyInterceptor(deny=deny)],
                              max_message_bytes=16 * MIB, name="agent-api")
     except OSError as err:
         driver.close()
@@ -154,7 +157,7 @@ def run(config: AgentConfig) -> int:
 
     heartbeat = Heartbeat(SchedulerLink(config.node_api_addresses, tls), journal, usage,
                           servicer.instances.observe_all, driver.images, join_request,
-                          config.heartbeat_interval, on_trust=on_trust)
+                          config.heartbeat_interval, on_trust=on_trust, deny=deny)
     renewal = CertificateRenewal(config.name, tls, SchedulerLink(config.node_api_addresses, tls),
                                  heartbeat.link.reset)
     heartbeat.start()

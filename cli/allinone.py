@@ -44,12 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from cryptography import x509
 
-from common.tls import TlsFiles, ensure_ca, issue, issued_by_bundle, reissue, role_name
+from common.tls import TlsFiles, ensure_ca, issue, role_name
 from proto.v1 import operations_pb2, public_pb2, resources_pb2
 
-from cli import tomlwriter
+from cli import own_certificate, tomlwriter
+from cli.pki import is_current
 from cli.client import ClusterClient, RetryPolicy
 from cli.errors import RpcFailure
 from cli.settings import CliConfig, default_config_path, write_cli_config
@@ -64,7 +64,6 @@ ADMIN = "admin"
 LOOPBACK_NAMES = ["127.0.0.1", "localhost"]
 CLI_CONFIG_MARK = "cli.allinone"
 _CLI_HEADER_START = f"Written by `python -m {CLI_CONFIG_MARK} up`"
-_RENEW_BEFORE = dt.timedelta(days=30)
 _PROBE = RetryPolicy(call_timeout=2.0, budget=0.0)
 
 
@@ -122,26 +121,6 @@ def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def _cert_is_current(files: TlsFiles, ca_cert_pem: bytes, role_dns: str) -> bool:
-    """The node's files exist, were issued by this CA, carry the role name `role_dns`
-    (certificates issued before role names existed are issued again) and are not
-    about to expire."""
-    if not files.exists() or files.ca.read_bytes() != ca_cert_pem:
-        return False
-    try:
-        cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
-        # ca.crt may be a bundle (old + new during `rotate-ca`): check the signature.
-        if not issued_by_bundle(cert, ca_cert_pem):
-            return False
-    except ValueError:
-        return False
-    try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return False
-    if role_dns not in names.get_values_for_type(x509.DNSName):
-        return False
-    return cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > _RENEW_BEFORE
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -252,7 +231,7 @@ class AllInOne:
         ca_cert = (self.ca_dir / "ca.crt").read_bytes()
         identities = [(node.name, node.role) for node in self.nodes.values()] + [(ADMIN, "admin")]
         for name, role in identities:
-            if not _cert_is_current(TlsFiles.in_dir(self.tls_dir, name), ca_cert, role_name(role, name)):
+            if not is_current(TlsFiles.in_dir(self.tls_dir, name), ca_cert, [role_name(role, name)]):
                 issue(self.ca_dir, self.tls_dir, name, role, LOOPBACK_NAMES)
         self._ensure_secret()
         for node in self.nodes.values():
@@ -339,15 +318,6 @@ class AllInOne:
 
     # --- CA rotation ---------------------------------------------------------
 
-    def reissue_certificates(self) -> list[str]:
-        """New certificates for the schedulers and the admin from the CA in ca/ (the new
-        one during `rotate-ca`), each replaced by renames; the agent renews its own
-        through the schedulers. The names re-issued."""
-        names = [(node.name, node.role) for node in self.schedulers] + [(ADMIN, "admin")]
-        for name, role in names:
-            reissue(self.ca_dir, TlsFiles.in_dir(self.tls_dir, name), name, role, LOOPBACK_NAMES)
-        return [name for name, _ in names]
-
     def rotate_ca(self, timeout: float = 300.0, say=lambda line: None) -> str:
         """`cloud cluster rotate-ca` begin, reissue, finish in order, waiting between
         phases until each is possible; the new CA's fingerprint."""
@@ -358,8 +328,11 @@ class AllInOne:
                 # A new client for every call: the admin certificate changes on the way.
                 with ClusterClient(self.endpoints, self.admin_tls) as client:
                     try:
-                        return client.call("Operations", "RotateCa",
-                                           operations_pb2.RotateCaRequest(phase=phase), timeout=30.0)
+                        reply = client.call("Operations", "RotateCa",
+                                            operations_pb2.RotateCaRequest(phase=phase), timeout=30.0)
+                        # As `cloud cluster rotate-ca` does: the bundle, then the admin's renewal.
+                        own_certificate.keep_fresh(self.endpoints, self.admin_tls, reply, warn=say)
+                        return reply
                     except RpcFailure as err:
                         if err.code not in retry_while or time.monotonic() > deadline:
                             raise
@@ -372,8 +345,7 @@ class AllInOne:
             state = rotate("begin")
             say(f"begun: new CA {state.new_ca_fingerprint}; every node trusts old + new")
         rotate("reissue", retry_while=(grpc.StatusCode.FAILED_PRECONDITION,))
-        say("reissue: the agent renews its certificate now")
-        say(f"re-issued {', '.join(self.reissue_certificates())}")
+        say("reissue: the agent, the schedulers and the admin renew their certificates now")
         state = rotate("finish", retry_while=(grpc.StatusCode.FAILED_PRECONDITION,))
         say(f"finished: only the new CA {state.new_ca_fingerprint} is trusted")
         return state.new_ca_fingerprint
@@ -639,8 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("--purge", action="store_true", help="also remove the daemons' data and logs")
     actions.add_parser("status", help="the daemons' processes and the cluster's health")
     rotate = actions.add_parser("rotate-ca", help="a new cluster CA without downtime: `cloud cluster "
-                                "rotate-ca` begin, reissue (and the schedulers' and admin's "
-                                "certificates), finish")
+                                "rotate-ca` begin, reissue, finish, waiting between them")
     rotate.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each phase")
     args = parser.parse_args(argv)
     try:

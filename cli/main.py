@@ -81,7 +81,9 @@ def run(argv: list[str] | None = None, stream=None) -> int:
     ctx = None
     try:
         ctx = Context(args, stream)
-        return args.func(args, ctx) or 0
+        code = args.func(args, ctx) or 0
+        ctx.after_command()
+        return code
     except CliError as err:
         print(err.line(), file=sys.stderr)
         return err.exit_code

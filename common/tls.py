@@ -156,8 +156,14 @@ def issued_by_bundle(cert: x509.Certificate, bundle_pem: bytes) -> bool:
     return False
 
 
+# Days a certificate issued from the CA files (cli/pki.py, the all-in-one) is valid;
+# schedulers renew their own and the `cloud` CLI an admin's when a third is left
+# (common/renewal.py), agents theirs with the schedulers' `certificate_lifetime`.
+LIFETIME_DAYS = {"scheduler": 30.0, "agent": 30.0, "admin": 90.0, "client": 90.0}
+
+
 def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
-             sans: list[str], days: int = 825) -> bytes:
+             sans: list[str], days: float | None = None) -> bytes:
     """Sign a CSR for `role`, valid as TLS server and client for `sans`, its common
     name and its role name (`role_name(role, common_name)`). `ca_cert_pem` may be a
     bundle: the issuer is the certificate of `ca_key_pem` in it."""
@@ -178,7 +184,7 @@ def sign_csr(ca_cert_pem: bytes, ca_key_pem: bytes, csr_pem: bytes, role: str,
             .public_key(csr.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=days))
+            .not_valid_after(now + dt.timedelta(days=LIFETIME_DAYS[role] if days is None else days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
@@ -215,28 +221,31 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)         # whatever the umask (the scheduler's unit sets 0077)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, path)
 
 
-def reissue(ca_dir: Path, files: TlsFiles, name: str, role: str, sans: list[str]) -> None:
+def reissue(ca_dir: Path, files: TlsFiles, name: str, role: str, sans: list[str],
+            days: float | None = None) -> None:
     """A new key and certificate for `name` from the CA in `ca_dir`, each replaced by
     a rename (the key first: servers reload the pair only once they match); `files.ca`
     is left as it is."""
     ca_dir = Path(ca_dir)
     csr, key = make_csr(name, role)
-    cert = sign_csr((ca_dir / "ca.crt").read_bytes(), (ca_dir / "ca.key").read_bytes(), csr, role, sans)
+    cert = sign_csr((ca_dir / "ca.crt").read_bytes(), (ca_dir / "ca.key").read_bytes(), csr, role, sans, days)
     write_atomic(files.key, key, 0o600)
     write_atomic(files.cert, cert)
 
 
-def issue(ca_dir: Path, out_dir: Path, name: str, role: str, sans: list[str]) -> TlsFiles:
+def issue(ca_dir: Path, out_dir: Path, name: str, role: str, sans: list[str],
+          days: float | None = None) -> TlsFiles:
     """Issue `name`'s key and certificate from the CA in `ca_dir` into `out_dir`."""
     ca_dir, out_dir = Path(ca_dir), Path(out_dir)
     ca_cert, ca_key = (ca_dir / "ca.crt").read_bytes(), (ca_dir / "ca.key").read_bytes()
     csr, key = make_csr(name, role)
-    cert = sign_csr(ca_cert, ca_key, csr, role, sans)
+    cert = sign_csr(ca_cert, ca_key, csr, role, sans, days)
     files = TlsFiles.in_dir(out_dir, name)
     out_dir.mkdir(parents=True, exist_ok=True)
     files.ca.write_bytes(ca_cert)

@@ -3,8 +3,9 @@
 The replicated `ca_rotation` record (scheduler/state/trust.py) carries the trust
 bundle; `TrustKeeper` runs on every scheduler and keeps its files in line with it:
 its `ca.crt` (the servers' and channels' credentials reload changed files), the
-`ca.crt` beside the CA key where it holds one, and its report of the CA its own
-certificate is from. `CaRotation` is what `Operations.RotateCa` does.
+`ca.crt` beside the CA key where it holds one, its own certificate (renewed when
+due and in the reissue phase), and its report of the CA that certificate is from.
+`CaRotation` is what `Operations.RotateCa` does.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from common.tls import (create_ca, fingerprint, issuer_fingerprint, peer_certifi
 from cryptography.hazmat.primitives.serialization import Encoding
 from proto.v1 import operations_pb2
 from scheduler import membership
+from scheduler.own_certificate import OwnCertificate
 from scheduler.state.trust import UNDER_WAY, pending
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,8 @@ class CaRotation:
         rotation = _rotation(self.store)
         return operations_pb2.RotateCaResponse(
             phase=rotation.get("phase", ""), new_ca_fingerprint=rotation.get("new_fp", ""),
-            old_ca_fingerprint=rotation.get("old_fp", ""), pending=rotation["pending"])
+            old_ca_fingerprint=rotation.get("old_fp", ""), pending=rotation["pending"],
+            bundle_pem=rotation.get("bundle", "").encode())
 
     def run(self, phase: str, context) -> operations_pb2.RotateCaResponse:
         if phase not in PHASES:
@@ -128,10 +131,11 @@ class CaRotation:
 
 
 class TrustKeeper(threading.Thread):
-    """Writes the replicated trust bundle into this scheduler's files and reports the
-    CA of its own certificate, once a second."""
+    """Once a second: writes the replicated trust bundle into this scheduler's files,
+    keeps its own certificate fresh (scheduler/own_certificate.py: when due, and in
+    the reissue phase) and reports the CA its certificate is from."""
 
-    def __init__(self, store, proposer, config, tls, key_file: Path, interval: float = 1.0):
+    def __init__(self, store, proposer, config, tls, key_file: Path, signer=None, interval: float = 1.0):
         super().__init__(name="trust-keeper", daemon=True)
         self.store = store
         self.proposer = proposer
@@ -139,15 +143,33 @@ class TrustKeeper(threading.Thread):
         self.tls = tls
         self.key_file = Path(key_file)
         self.interval = interval
+        self.own = None if signer is None else OwnCertificate(
+            config.name, tls, signer, proposer, peers=self._peer_addresses)
         self._stopping = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
 
+    def _peer_addresses(self) -> list[str]:
+        return [m.api for m in membership.current_members(self.store, self.config) if m.name != self.config.name]
+
     def step(self) -> None:
         rotation = _rotation(self.store)
-        if not rotation.get("bundle"):
-            return
+        if rotation.get("bundle"):
+            self._write_bundle(rotation)
+        if self.own is not None:
+            try:
+                self.own.step(rotation)
+            except Exception as err:  # noqa: BLE001 - the bundle and the report go on
+                log.warning("renewing this scheduler's certificate failed (will retry): %s", err)
+        if rotation.get("phase") in UNDER_WAY:
+            own = issuer_fingerprint(self.tls.cert.read_bytes(), rotation["bundle"].encode())
+            if rotation["members"].get(self.config.name) != own:
+                self.proposer.propose("ca_rotation.member", {"name": self.config.name, "fp": own})
+        elif rotation.get("phase") == "finished":
+            retired_key(self.key_file).unlink(missing_ok=True)
+
+    def _write_bundle(self, rotation: dict) -> None:
         bundle = rotation["bundle"].encode()
         if self.tls.ca.read_bytes() != bundle:
             write_atomic(self.tls.ca, bundle)
@@ -156,12 +178,6 @@ class TrustKeeper(threading.Thread):
         beside = ca_cert_beside(self.key_file)
         if self.key_file.exists() and beside.exists() and beside.read_bytes() != bundle:
             write_atomic(beside, bundle)
-        if rotation["phase"] in UNDER_WAY:
-            own = issuer_fingerprint(self.tls.cert.read_bytes(), bundle)
-            if rotation["members"].get(self.config.name) != own:
-                self.proposer.propose("ca_rotation.member", {"name": self.config.name, "fp": own})
-        elif rotation["phase"] == "finished":
-            retired_key(self.key_file).unlink(missing_ok=True)
 
     def run(self) -> None:
         while not self._stopping.wait(self.interval):

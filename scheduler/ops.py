@@ -49,7 +49,8 @@ class SchedulerOps:
         operations_pb2_grpc.add_OperationsServicer_to_server(
             OperationsServicer(self.store, proposer, self.config, self.tls, self.secret,
                                CaRotation(store=self.store, proposer=proposer, config=self.config,
-                                          tls=self.tls, key_file=Path(self.config.ca_key_file))), server)
+                                          tls=self.tls, key_file=Path(self.config.ca_key_file)),
+                               signer=self.signer), server)
 
     def start(self, reconciler) -> None:
         self.metrics.instrument_reconciler(reconciler)
@@ -58,7 +59,7 @@ class SchedulerOps:
         if self.config.enroll_listen:
             self._enroll_server = self._start_enrollment()
         self._trust = TrustKeeper(self.store, self._proposer, self.config, self.tls,
-                                  Path(self.config.ca_key_file))
+                                  Path(self.config.ca_key_file), signer=self.signer)
         self._trust.start()
 
     def _start_enrollment(self) -> grpc.Server:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from cli import own_certificate
 from cli.client import ClusterClient
 from cli.output import Output
 from cli.settings import ClientSettings, resolve
@@ -37,6 +38,11 @@ class Context:
             self._client = ClusterClient(self.settings.endpoints, self.settings.tls,
                                          token=self.settings.token)
         return self._client
+
+    def after_command(self) -> None:
+        """A command that reached the cluster succeeded: keep the admin certificate fresh."""
+        if self._client is not None:
+            own_certificate.keep_fresh(self.settings.endpoints, self.settings.tls)
 
     def close(self) -> None:
         if self._client is not None:

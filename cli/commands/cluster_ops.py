@@ -8,6 +8,7 @@ from pathlib import Path
 
 from proto.v1 import operations_pb2
 
+from cli import own_certificate
 from cli.errors import CliError, UsageError
 
 _TTL_RE = re.compile(r"^(\d+)([smhd]?)\Z")
@@ -54,9 +55,9 @@ def register_actions(actions, parents) -> None:
     rotate = actions.add_parser("rotate-ca", parents=parents,
                                 help="a new cluster CA without downtime: begin, reissue, finish")
     rotate.add_argument("phase", choices=("begin", "reissue", "finish", "status"),
-                        help="begin: new CA, every node trusts old + new; reissue: agents renew now "
-                             "(re-issue scheduler and admin certificates yourself); finish: only the "
-                             "new CA is trusted (refused while a certificate is from the old one)")
+                        help="begin: new CA, every node trusts old + new; reissue: agents, schedulers "
+                             "and this admin renew now (other admins at their next command); finish: "
+                             "only the new CA is trusted (refused while a certificate is from the old one)")
     rotate.set_defaults(func=rotate_ca_command)
 
 
@@ -132,6 +133,8 @@ def rotate_ca_command(args, ctx) -> int:
     phase = "" if args.phase == "status" else args.phase
     reply = ctx.client.call("Operations", "RotateCa", operations_pb2.RotateCaRequest(phase=phase),
                             timeout=30.0)
+    # The trust bundle and, from reissue on, a certificate from the new CA for this admin.
+    own_certificate.keep_fresh(ctx.settings.endpoints, ctx.settings.tls, reply)
     if ctx.out.json:
         ctx.out.data(reply)
         return 0

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13proto/v1/node.proto\x12\x0bthecloud.v1\x1a\x18proto/v1/resources.proto\"\xe8\x01\n\x10ObservedInstance\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.thecloud.v1.InstanceState\x12\x12\n\nruntime_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x15\n\rstarted_at_ms\x18\x05 \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x06 \x01(\x03\x12\x11\n\texit_code\x18\x07 \x01(\x05\x12\x13\n\x0b\x63pu_time_ns\x18\x14 \x01(\x03\x12\x19\n\x11memory_used_bytes\x18\x15 \x01(\x03\"\x86\x02\n\x0bJoinRequest\x12\x11\n\thost_name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12\x0f\n\x07\x64rivers\x18\x04 \x03(\t\x12\x34\n\x06labels\x18\x05 \x03(\x0b\x32$.thecloud.v1.JoinRequest.LabelsEntry\x12\x15\n\ragent_version\x18\x06 \x01(\t\x12\x0e\n\x06images\x18\x07 \x03(\t\x12\x0c\n\x04vtep\x18( \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0cJoinResponse\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x02 \x01(\x03\"\xb2\x01\n\x10HeartbeatRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12!\n\x05usage\x18\x02 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12\x30\n\tinstances\x18\x04 \x03(\x0b\x32\x1d.thecloud.v1.ObservedInstance\x12\x0e\n\x06images\x18\x05 \x03(\t\"]\n\x11HeartbeatResponse\x12\x1d\n\x15heartbeat_interval_ms\x18\x01 \x01(\x03\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x19\n\x11renew_certificate\x18\x03 \x01(\x08\"*\n\x17RenewCertificateRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"C\n\x18RenewCertificateResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x32\xf0\x01\n\x04Node\x12;\n\x04Join\x12\x18.thecloud.v1.JoinRequest\x1a\x19.thecloud.v1.JoinResponse\x12J\n\tHeartbeat\x12\x1d.thecloud.v1.HeartbeatRequest\x1a\x1e.thecloud.v1.HeartbeatResponse\x12_\n\x10RenewCertificate\x12$.thecloud.v1.RenewCertificateRequest\x1a%.thecloud.v1.RenewCertificateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13proto/v1/node.proto\x12\x0bthecloud.v1\x1a\x18proto/v1/resources.proto\"\xe8\x01\n\x10ObservedInstance\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.thecloud.v1.InstanceState\x12\x12\n\nruntime_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x15\n\rstarted_at_ms\x18\x05 \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x06 \x01(\x03\x12\x11\n\texit_code\x18\x07 \x01(\x05\x12\x13\n\x0b\x63pu_time_ns\x18\x14 \x01(\x03\x12\x19\n\x11memory_used_bytes\x18\x15 \x01(\x03\"\x86\x02\n\x0bJoinRequest\x12\x11\n\thost_name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12\x0f\n\x07\x64rivers\x18\x04 \x03(\t\x12\x34\n\x06labels\x18\x05 \x03(\x0b\x32$.thecloud.v1.JoinRequest.LabelsEntry\x12\x15\n\ragent_version\x18\x06 \x01(\t\x12\x0e\n\x06images\x18\x07 \x03(\t\x12\x0c\n\x04vtep\x18( \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0cJoinResponse\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x02 \x01(\x03\"\xb2\x01\n\x10HeartbeatRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12!\n\x05usage\x18\x02 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12\x30\n\tinstances\x18\x04 \x03(\x0b\x32\x1d.thecloud.v1.ObservedInstance\x12\x0e\n\x06images\x18\x05 \x03(\t\"\x87\x01\n\x11HeartbeatResponse\x12\x1d\n\x15heartbeat_interval_ms\x18\x01 \x01(\x03\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x19\n\x11renew_certificate\x18\x03 \x01(\x08\x12(\n\tdeny_list\x18\x04 \x01(\x0b\x32\x15.thecloud.v1.DenyList\"U\n\x08\x44\x65nyList\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12&\n\x05names\x18\x02 \x03(\x0b\x32\x17.thecloud.v1.DeniedName\x12\x0f\n\x07serials\x18\x03 \x03(\t\"I\n\nDeniedName\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rrevoked_at_ms\x18\x02 \x01(\x03\x12\x16\n\x0e\x63urrent_serial\x18\x03 \x01(\t\"*\n\x17RenewCertificateRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"C\n\x18RenewCertificateResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x32\xf0\x01\n\x04Node\x12;\n\x04Join\x12\x18.thecloud.v1.JoinRequest\x1a\x19.thecloud.v1.JoinResponse\x12J\n\tHeartbeat\x12\x1d.thecloud.v1.HeartbeatRequest\x1a\x1e.thecloud.v1.HeartbeatResponse\x12_\n\x10RenewCertificate\x12$.thecloud.v1.RenewCertificateRequest\x1a%.thecloud.v1.RenewCertificateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,12 +44,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOINRESPONSE']._serialized_end=624
   _globals['_HEARTBEATREQUEST']._serialized_start=627
   _globals['_HEARTBEATREQUEST']._serialized_end=805
-  _globals['_HEARTBEATRESPONSE']._serialized_start=807
-  _globals['_HEARTBEATRESPONSE']._serialized_end=900
-  _globals['_RENEWCERTIFICATEREQUEST']._serialized_start=902
-  _globals['_RENEWCERTIFICATEREQUEST']._serialized_end=944
-  _globals['_RENEWCERTIFICATERESPONSE']._serialized_start=946
-  _globals['_RENEWCERTIFICATERESPONSE']._serialized_end=1013
-  _globals['_NODE']._serialized_start=1016
-  _globals['_NODE']._serialized_end=1256
+  _globals['_HEARTBEATRESPONSE']._serialized_start=808
+  _globals['_HEARTBEATRESPONSE']._serialized_end=943
+  _globals['_DENYLIST']._serialized_start=945
+  _globals['_DENYLIST']._serialized_end=1030
+  _globals['_DENIEDNAME']._serialized_start=1032
+  _globals['_DENIEDNAME']._serialized_end=1105
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_start=1107
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_end=1149
+  _globals['_RENEWCERTIFICATERESPONSE']._serialized_start=1151
+  _globals['_RENEWCERTIFICATERESPONSE']._serialized_end=1218
+  _globals['_NODE']._serialized_start=1221
+  _globals['_NODE']._serialized_end=1461
 # @@protoc_insertion_point(module_scope)

@@ -79,14 +79,36 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, host_id: _Optional[str] = ..., usage: _Optional[_Union[_resources_pb2.Usage, _Mapping]] = ..., capacity: _Optional[_Union[_resources_pb2.Resources, _Mapping]] = ..., instances: _Optional[_Iterable[_Union[ObservedInstance, _Mapping]]] = ..., images: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("heartbeat_interval_ms", "ca_pem", "renew_certificate")
+    __slots__ = ("heartbeat_interval_ms", "ca_pem", "renew_certificate", "deny_list")
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     CA_PEM_FIELD_NUMBER: _ClassVar[int]
     RENEW_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    DENY_LIST_FIELD_NUMBER: _ClassVar[int]
     heartbeat_interval_ms: int
     ca_pem: bytes
     renew_certificate: bool
-    def __init__(self, heartbeat_interval_ms: _Optional[int] = ..., ca_pem: _Optional[bytes] = ..., renew_certificate: _Optional[bool] = ...) -> None: ...
+    deny_list: DenyList
+    def __init__(self, heartbeat_interval_ms: _Optional[int] = ..., ca_pem: _Optional[bytes] = ..., renew_certificate: _Optional[bool] = ..., deny_list: _Optional[_Union[DenyList, _Mapping]] = ...) -> None: ...
+
+class DenyList(_message.Message):
+    __slots__ = ("revision", "names", "serials")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    SERIALS_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    names: _containers.RepeatedCompositeFieldContainer[DeniedName]
+    serials: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revision: _Optional[int] = ..., names: _Optional[_Iterable[_Union[DeniedName, _Mapping]]] = ..., serials: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeniedName(_message.Message):
+    __slots__ = ("name", "revoked_at_ms", "current_serial")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_SERIAL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    revoked_at_ms: int
+    current_serial: str
+    def __init__(self, name: _Optional[str] = ..., revoked_at_ms: _Optional[int] = ..., current_serial: _Optional[str] = ...) -> None: ...
 
 class RenewCertificateRequest(_message.Message):
     __slots__ = ("csr_pem",)

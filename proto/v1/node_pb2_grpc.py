@@ -67,7 +67,8 @@ class NodeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenewCertificate(self, request, context):
-        """A fresh certificate for the caller's own identity, before the current one expires.
+        """A fresh certificate for the caller's own identity, before the current one expires
+        (agents, and schedulers that hold no CA key).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -23,48 +23,49 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from proto.v1 import node_pb2 as proto_dot_v1_dot_node__pb2
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19proto/v1/operations.proto\x12\x0bthecloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18proto/v1/resources.proto\"K\n\x10\x41\x64\x64MemberRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_address\x18\x02 \x01(\t\x12\x14\n\x0craft_address\x18\x03 \x01(\t\"2\n\x13RemoveMemberRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\"\x16\n\x14RemoveMemberResponse\"\x0f\n\rBackupRequest\"\x88\x01\n\rBackupArchive\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x14\n\x0c\x63luster_name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61rchive\x18\x04 \x01(\x0c\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"!\n\x0eRestoreRequest\x12\x0f\n\x07\x61rchive\x18\x01 \x01(\x0c\"E\n\x0fRestoreResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\r\n\x05hosts\x18\x02 \x01(\x05\x12\x11\n\tinstances\x18\x03 \x01(\x05\"\\\n\x16\x43reateJoinTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x03\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\taddresses\x18\x04 \x03(\t\"\xa4\x01\n\tJoinToken\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63\x61_fingerprint\x18\x03 \x01(\t\x12\x18\n\x10\x65nroll_endpoints\x18\x04 \x03(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\x12\n\n\x02id\x18\x07 \x01(\t\"!\n\x11RemoveHostRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"-\n\x12RemoveHostResponse\x12\x17\n\x0frevoked_serials\x18\x01 \x03(\t\" \n\x0fRotateCaRequest\x12\r\n\x05phase\x18\x01 \x01(\t\"j\n\x10RotateCaResponse\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x1a\n\x12new_ca_fingerprint\x18\x02 \x01(\t\x12\x1a\n\x12old_ca_fingerprint\x18\x03 \x01(\t\x12\x0f\n\x07pending\x18\x04 \x03(\t\"P\n\rEnrollRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x03 \x01(\x0c\x12\x11\n\taddresses\x18\x04 \x03(\t\"G\n\x0e\x45nrollResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x0c\n\x04role\x18\x03 \x01(\t2\x99\x04\n\nOperations\x12\x46\n\tAddMember\x12\x1d.thecloud.v1.AddMemberRequest\x1a\x1a.thecloud.v1.ClusterMember\x12S\n\x0cRemoveMember\x12 .thecloud.v1.RemoveMemberRequest\x1a!.thecloud.v1.RemoveMemberResponse\x12@\n\x06\x42\x61\x63kup\x12\x1a.thecloud.v1.BackupRequest\x1a\x1a.thecloud.v1.BackupArchive\x12\x44\n\x07Restore\x12\x1b.thecloud.v1.RestoreRequest\x1a\x1c.thecloud.v1.RestoreResponse\x12N\n\x0f\x43reateJoinToken\x12#.thecloud.v1.CreateJoinTokenRequest\x1a\x16.thecloud.v1.JoinToken\x12M\n\nRemoveHost\x12\x1e.thecloud.v1.RemoveHostRequest\x1a\x1f.thecloud.v1.RemoveHostResponse\x12G\n\x08RotateCa\x12\x1c.thecloud.v1.RotateCaRequest\x1a\x1d.thecloud.v1.RotateCaResponse2O\n\nEnrollment\x12\x41\n\x06\x45nroll\x12\x1a.thecloud.v1.EnrollRequest\x1a\x1b.thecloud.v1.EnrollResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19proto/v1/operations.proto\x12\x0bthecloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13proto/v1/node.proto\x1a\x18proto/v1/resources.proto\"K\n\x10\x41\x64\x64MemberRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x61pi_address\x18\x02 \x01(\t\x12\x14\n\x0craft_address\x18\x03 \x01(\t\"2\n\x13RemoveMemberRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\"\x16\n\x14RemoveMemberResponse\"\x0f\n\rBackupRequest\"\x88\x01\n\rBackupArchive\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x14\n\x0c\x63luster_name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61rchive\x18\x04 \x01(\x0c\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"!\n\x0eRestoreRequest\x12\x0f\n\x07\x61rchive\x18\x01 \x01(\x0c\"E\n\x0fRestoreResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\r\n\x05hosts\x18\x02 \x01(\x05\x12\x11\n\tinstances\x18\x03 \x01(\x05\"\\\n\x16\x43reateJoinTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x03\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\taddresses\x18\x04 \x03(\t\"\xa4\x01\n\tJoinToken\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63\x61_fingerprint\x18\x03 \x01(\t\x12\x18\n\x10\x65nroll_endpoints\x18\x04 \x03(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\x12\n\n\x02id\x18\x07 \x01(\t\"!\n\x11RemoveHostRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"-\n\x12RemoveHostResponse\x12\x17\n\x0frevoked_serials\x18\x01 \x03(\t\" \n\x0fRotateCaRequest\x12\r\n\x05phase\x18\x01 \x01(\t\"~\n\x10RotateCaResponse\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x1a\n\x12new_ca_fingerprint\x18\x02 \x01(\t\x12\x1a\n\x12old_ca_fingerprint\x18\x03 \x01(\t\x12\x0f\n\x07pending\x18\x04 \x03(\t\x12\x12\n\nbundle_pem\x18\x05 \x01(\x0c\"P\n\rEnrollRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x03 \x01(\x0c\x12\x11\n\taddresses\x18\x04 \x03(\t\"G\n\x0e\x45nrollResponse\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x0c\n\x04role\x18\x03 \x01(\t2\xfa\x04\n\nOperations\x12\x46\n\tAddMember\x12\x1d.thecloud.v1.AddMemberRequest\x1a\x1a.thecloud.v1.ClusterMember\x12S\n\x0cRemoveMember\x12 .thecloud.v1.RemoveMemberRequest\x1a!.thecloud.v1.RemoveMemberResponse\x12@\n\x06\x42\x61\x63kup\x12\x1a.thecloud.v1.BackupRequest\x1a\x1a.thecloud.v1.BackupArchive\x12\x44\n\x07Restore\x12\x1b.thecloud.v1.RestoreRequest\x1a\x1c.thecloud.v1.RestoreResponse\x12N\n\x0f\x43reateJoinToken\x12#.thecloud.v1.CreateJoinTokenRequest\x1a\x16.thecloud.v1.JoinToken\x12M\n\nRemoveHost\x12\x1e.thecloud.v1.RemoveHostRequest\x1a\x1f.thecloud.v1.RemoveHostResponse\x12G\n\x08RotateCa\x12\x1c.thecloud.v1.RotateCaRequest\x1a\x1d.thecloud.v1.RotateCaResponse\x12_\n\x10RenewCertificate\x12$.thecloud.v1.RenewCertificateRequest\x1a%.thecloud.v1.RenewCertificateResponse2O\n\nEnrollment\x12\x41\n\x06\x45nroll\x12\x1a.thecloud.v1.EnrollRequest\x1a\x1b.thecloud.v1.EnrollResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.v1.operations_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ADDMEMBERREQUEST']._serialized_start=101
-  _globals['_ADDMEMBERREQUEST']._serialized_end=176
-  _globals['_REMOVEMEMBERREQUEST']._serialized_start=178
-  _globals['_REMOVEMEMBERREQUEST']._serialized_end=228
-  _globals['_REMOVEMEMBERRESPONSE']._serialized_start=230
-  _globals['_REMOVEMEMBERRESPONSE']._serialized_end=252
-  _globals['_BACKUPREQUEST']._serialized_start=254
-  _globals['_BACKUPREQUEST']._serialized_end=269
-  _globals['_BACKUPARCHIVE']._serialized_start=272
-  _globals['_BACKUPARCHIVE']._serialized_end=408
-  _globals['_RESTOREREQUEST']._serialized_start=410
-  _globals['_RESTOREREQUEST']._serialized_end=443
-  _globals['_RESTORERESPONSE']._serialized_start=445
-  _globals['_RESTORERESPONSE']._serialized_end=514
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=516
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=608
-  _globals['_JOINTOKEN']._serialized_start=611
-  _globals['_JOINTOKEN']._serialized_end=775
-  _globals['_REMOVEHOSTREQUEST']._serialized_start=777
-  _globals['_REMOVEHOSTREQUEST']._serialized_end=810
-  _globals['_REMOVEHOSTRESPONSE']._serialized_start=812
-  _globals['_REMOVEHOSTRESPONSE']._serialized_end=857
-  _globals['_ROTATECAREQUEST']._serialized_start=859
-  _globals['_ROTATECAREQUEST']._serialized_end=891
-  _globals['_ROTATECARESPONSE']._serialized_start=893
-  _globals['_ROTATECARESPONSE']._serialized_end=999
-  _globals['_ENROLLREQUEST']._serialized_start=1001
-  _globals['_ENROLLREQUEST']._serialized_end=1081
-  _globals['_ENROLLRESPONSE']._serialized_start=1083
-  _globals['_ENROLLRESPONSE']._serialized_end=1154
-  _globals['_OPERATIONS']._serialized_start=1157
-  _globals['_OPERATIONS']._serialized_end=1694
-  _globals['_ENROLLMENT']._serialized_start=1696
-  _globals['_ENROLLMENT']._serialized_end=1775
+  _globals['_ADDMEMBERREQUEST']._serialized_start=122
+  _globals['_ADDMEMBERREQUEST']._serialized_end=197
+  _globals['_REMOVEMEMBERREQUEST']._serialized_start=199
+  _globals['_REMOVEMEMBERREQUEST']._serialized_end=249
+  _globals['_REMOVEMEMBERRESPONSE']._serialized_start=251
+  _globals['_REMOVEMEMBERRESPONSE']._serialized_end=273
+  _globals['_BACKUPREQUEST']._serialized_start=275
+  _globals['_BACKUPREQUEST']._serialized_end=290
+  _globals['_BACKUPARCHIVE']._serialized_start=293
+  _globals['_BACKUPARCHIVE']._serialized_end=429
+  _globals['_RESTOREREQUEST']._serialized_start=431
+  _globals['_RESTOREREQUEST']._serialized_end=464
+  _globals['_RESTORERESPONSE']._serialized_start=466
+  _globals['_RESTORERESPONSE']._serialized_end=535
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=537
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=629
+  _globals['_JOINTOKEN']._serialized_start=632
+  _globals['_JOINTOKEN']._serialized_end=796
+  _globals['_REMOVEHOSTREQUEST']._serialized_start=798
+  _globals['_REMOVEHOSTREQUEST']._serialized_end=831
+  _globals['_REMOVEHOSTRESPONSE']._serialized_start=833
+  _globals['_REMOVEHOSTRESPONSE']._serialized_end=878
+  _globals['_ROTATECAREQUEST']._serialized_start=880
+  _globals['_ROTATECAREQUEST']._serialized_end=912
+  _globals['_ROTATECARESPONSE']._serialized_start=914
+  _globals['_ROTATECARESPONSE']._serialized_end=1040
+  _globals['_ENROLLREQUEST']._serialized_start=1042
+  _globals['_ENROLLREQUEST']._serialized_end=1122
+  _globals['_ENROLLRESPONSE']._serialized_start=1124
+  _globals['_ENROLLRESPONSE']._serialized_end=1195
+  _globals['_OPERATIONS']._serialized_start=1198
+  _globals['_OPERATIONS']._serialized_end=1832
+  _globals['_ENROLLMENT']._serialized_start=1834
+  _globals['_ENROLLMENT']._serialized_end=1913
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from proto.v1 import node_pb2 as _node_pb2
 from proto.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -115,16 +116,18 @@ class RotateCaRequest(_message.Message):
     def __init__(self, phase: _Optional[str] = ...) -> None: ...
 
 class RotateCaResponse(_message.Message):
-    __slots__ = ("phase", "new_ca_fingerprint", "old_ca_fingerprint", "pending")
+    __slots__ = ("phase", "new_ca_fingerprint", "old_ca_fingerprint", "pending", "bundle_pem")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     NEW_CA_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     OLD_CA_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_PEM_FIELD_NUMBER: _ClassVar[int]
     phase: str
     new_ca_fingerprint: str
     old_ca_fingerprint: str
     pending: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, phase: _Optional[str] = ..., new_ca_fingerprint: _Optional[str] = ..., old_ca_fingerprint: _Optional[str] = ..., pending: _Optional[_Iterable[str]] = ...) -> None: ...
+    bundle_pem: bytes
+    def __init__(self, phase: _Optional[str] = ..., new_ca_fingerprint: _Optional[str] = ..., old_ca_fingerprint: _Optional[str] = ..., pending: _Optional[_Iterable[str]] = ..., bundle_pem: _Optional[bytes] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("token", "name", "csr_pem", "addresses")

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from proto.v1 import node_pb2 as proto_dot_v1_dot_node__pb2
 from proto.v1 import operations_pb2 as proto_dot_v1_dot_operations__pb2
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 
@@ -70,6 +71,11 @@ class OperationsStub:
                 request_serializer=proto_dot_v1_dot_operations__pb2.RotateCaRequest.SerializeToString,
                 response_deserializer=proto_dot_v1_dot_operations__pb2.RotateCaResponse.FromString,
                 _registered_method=True)
+        self.RenewCertificate = channel.unary_unary(
+                '/thecloud.v1.Operations/RenewCertificate',
+                request_serializer=proto_dot_v1_dot_node__pb2.RenewCertificateRequest.SerializeToString,
+                response_deserializer=proto_dot_v1_dot_node__pb2.RenewCertificateResponse.FromString,
+                _registered_method=True)
 
 
 class OperationsServicer:
@@ -124,6 +130,14 @@ class OperationsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewCertificate(self, request, context):
+        """A fresh certificate for the calling admin's own certificate (same name, role and
+        addresses), before it expires or during a CA rotation; the `cloud` CLI calls it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperationsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +175,11 @@ def add_OperationsServicer_to_server(servicer, server):
                     servicer.RotateCa,
                     request_deserializer=proto_dot_v1_dot_operations__pb2.RotateCaRequest.FromString,
                     response_serializer=proto_dot_v1_dot_operations__pb2.RotateCaResponse.SerializeToString,
+            ),
+            'RenewCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewCertificate,
+                    request_deserializer=proto_dot_v1_dot_node__pb2.RenewCertificateRequest.FromString,
+                    response_serializer=proto_dot_v1_dot_node__pb2.RenewCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,6 +371,33 @@ class Operations:
             '/thecloud.v1.Operations/RotateCa',
             proto_dot_v1_dot_operations__pb2.RotateCaRequest.SerializeToString,
             proto_dot_v1_dot_operations__pb2.RotateCaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/thecloud.v1.Operations/RenewCertificate',
+            proto_dot_v1_dot_node__pb2.RenewCertificateRequest.SerializeToString,
+            proto_dot_v1_dot_node__pb2.RenewCertificateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,10 +8,10 @@ from common.ids import check_labels, check_name, new_id
 from common.tls import issuer_fingerprint, peer_certificate, peer_identity
 from proto.v1 import node_pb2, node_pb2_grpc
 from scheduler.api import convert
-from scheduler.api.signing import csr_common_name
 from scheduler.liveness import HeartbeatWriter
 from scheduler.api.network_input import check_vtep
 from scheduler.state import records as r
+from scheduler.state.enrollment import schedulers_denied
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ def trust_for(rotation: dict, context) -> dict:
     return reply
 
 
+def deny_list_pb(denied: dict) -> node_pb2.DenyList:
+    return node_pb2.DenyList(
+        revision=denied["revision"], serials=denied["serials"],
+        names=[node_pb2.DeniedName(name=n["name"], revoked_at_ms=n["revoked_ms"],
+                                   current_serial=n["current_serial"]) for n in denied["names"]])
+
+
 class NodeServicer(node_pb2_grpc.NodeServicer):
     def __init__(self, store, proposer, config, signer=None):
         self.store = store
@@ -56,10 +63,12 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self.signer = signer
         self.heartbeats = HeartbeatWriter(store, proposer, config)
 
-    def _authorize(self, context, host_name: str | None = None) -> None:
+    def _authorize(self, context, host_name: str | None = None, roles: tuple = ("agent",)) -> None:
         identity = peer_identity(context.auth_context())
-        if identity is None or identity[1] != "agent":
-            raise PermissionDenied("the node API is for agents (certificate role 'agent')")
+        if identity is None or identity[1] not in roles:
+            if roles == ("agent",):
+                raise PermissionDenied("the node API is for agents (certificate role 'agent')")
+            raise PermissionDenied(f"only certificates of role {' or '.join(roles)} renew here")
         if host_name is not None and identity[0] != host_name:
             raise PermissionDenied(f"certificate is for {identity[0]!r}, not {host_name!r}")
 
@@ -93,6 +102,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 self._authorize(context, host["name"])
             mine = {i["id"]: dict(i) for i in state.instances_on(request.host_id)}
             rotation = dict(state.ca_rotation)
+            denied = schedulers_denied(state)
         usage = {f.name: getattr(request.usage, f.name) for f in request.usage.DESCRIPTOR.fields}
         beat = {"id": request.host_id, "usage": usage, "images": list(request.images)}
         if request.capacity.vcpus:
@@ -108,24 +118,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         # Only what changed goes through Raft; liveness alone is batched (scheduler/liveness.py).
         self.heartbeats.write(host, commands)
         return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms(),
-                                          **trust_for(rotation, context))
+                                          deny_list=deny_list_pb(denied), **trust_for(rotation, context))
 
     @rpc_errors
     def RenewCertificate(self, request, context):
         """A new certificate for the caller's own name, role and SANs (the resolver has
-        already refused a revoked certificate); the host must still exist."""
-        self._authorize(context)
-        current = peer_certificate(context.auth_context())
-        if csr_common_name(request.csr_pem) != current.common_name:
-            raise InvalidArgument("csr_pem", f"its common name is not {current.common_name!r}")
+        already refused a revoked certificate): an agent whose host still exists, or a
+        scheduler that holds no CA key itself (scheduler/own_certificate.py)."""
+        self._authorize(context, roles=("agent", "scheduler"))
         if self.signer is None:
             raise FailedPrecondition("this scheduler does not sign certificates")
-        sans = [a for a in current.sans if a != current.common_name]
-        cert, facts = self.signer.sign(request.csr_pem, current.role, sans)
-        self.proposer.propose("certificate.renew", {
-            "role": current.role, "name": current.common_name, "serial": facts.serial,
-            "not_after_ms": facts.not_after_ms, "ca": self.signer.ca_of(cert),
-            "old": {"serial": current.serial, "issued_ms": current.issued_ms}})
-        log.info("renewed the certificate of %s (serial %s, was %s)", current.common_name,
-                 facts.serial, current.serial)
+        cert = self.signer.renew(self.proposer, peer_certificate(context.auth_context()), request.csr_pem)
         return node_pb2.RenewCertificateResponse(certificate_pem=cert, ca_pem=self.signer.ca_pem())

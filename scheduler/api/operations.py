@@ -1,4 +1,5 @@
-"""The Operations service: membership, backup and restore, join tokens, host removal.
+"""The Operations service: membership, backup and restore, join tokens, host removal,
+the CA's rotation and the renewal of admins' certificates.
 
 Every method needs an admin certificate: these calls change who runs the
 cluster or read all of its state at once.
@@ -17,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from common.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
                            PermissionDenied, rpc_errors)
 from common.ids import check_name
-from common.tls import join_secret_hash, new_join_token, peer_identity
-from proto.v1 import operations_pb2, operations_pb2_grpc, resources_pb2 as pb
+from common.tls import join_secret_hash, new_join_token, peer_certificate, peer_identity
+from proto.v1 import node_pb2, operations_pb2, operations_pb2_grpc, resources_pb2 as pb
 from scheduler import membership
 from scheduler.api.enrollment import MAX_ADDRESSES
 
@@ -72,8 +73,9 @@ def parse_archive(archive: bytes) -> dict:
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServicer):
-    def __init__(self, store, proposer, config, tls, secret: str, rotation=None):
+    def __init__(self, store, proposer, config, tls, secret: str, rotation=None, signer=None):
         self.rotation = rotation
+        self.signer = signer
         self.store = store
         self.proposer = proposer
         self.config = config
@@ -206,6 +208,16 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         if request.phase:
             log.warning("CA rotation %s by %s: now %s", request.phase, admin, reply.phase)
         return reply
+
+    @rpc_errors
+    def RenewCertificate(self, request, context):
+        """A new certificate for the calling admin (cli/own_certificate.py calls it when a
+        third of the validity is left, or during a CA rotation's reissue phase)."""
+        require_admin(context)
+        if self.signer is None:
+            raise FailedPrecondition("this scheduler does not sign certificates")
+        cert = self.signer.renew(self.proposer, peer_certificate(context.auth_context()), request.csr_pem)
+        return node_pb2.RenewCertificateResponse(certificate_pem=cert, ca_pem=self.signer.ca_pem())
 
     def _enroll_endpoint(self) -> str:
         host, _, port = self.config.enroll_listen.rpartition(":")

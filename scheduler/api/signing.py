@@ -6,6 +6,7 @@ FAILED_PRECONDITION and the caller tries another scheduler. The trust bundle
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from cryptography import x509
@@ -15,6 +16,8 @@ from cryptography.x509.oid import NameOID
 from common.errors import FailedPrecondition, InvalidArgument
 from common.tls import (CertificateFacts, certificate_facts, issuer_fingerprint, sign_csr,
                         signing_certificate)
+
+log = logging.getLogger(__name__)
 
 MAX_CSR_BYTES = 16 * 1024
 
@@ -42,6 +45,9 @@ class CertificateSigner:
         """The fingerprint of the CA (of the trust bundle) that signed `cert_pem`."""
         return issuer_fingerprint(cert_pem, self.ca_pem())
 
+    def can_sign(self) -> bool:
+        return self.ca_key_file.exists()
+
     def sign(self, csr_pem: bytes, role: str, sans: list[str]) -> tuple[bytes, CertificateFacts]:
         """(certificate PEM, its facts) for `role` with exactly `sans` (and the CSR's CN)."""
         if not self.ca_key_file.exists():
@@ -57,3 +63,19 @@ class CertificateSigner:
         except ValueError as err:
             raise InvalidArgument("csr_pem", str(err)) from None
         return cert, certificate_facts(cert)
+
+    def renew(self, proposer, current: CertificateFacts, csr_pem: bytes) -> bytes:
+        """A new certificate for the identity of `current` (its name, role and SANs) from
+        `csr_pem`, recorded in the replicated state (`certificate.renew`, which refuses
+        a revoked identity); agents, schedulers and admins renew through here."""
+        if csr_common_name(csr_pem) != current.common_name:
+            raise InvalidArgument("csr_pem", f"its common name is not {current.common_name!r}")
+        sans = [a for a in current.sans if a != current.common_name]
+        cert, facts = self.sign(csr_pem, current.role, sans)
+        proposer.propose("certificate.renew", {
+            "role": current.role, "name": current.common_name, "serial": facts.serial,
+            "not_after_ms": facts.not_after_ms, "ca": self.ca_of(cert),
+            "old": {"serial": current.serial, "issued_ms": current.issued_ms}})
+        log.info("renewed the certificate of %s/%s (serial %s, was %s)", current.role,
+                 current.common_name, facts.serial, current.serial)
+        return cert

@@ -15,7 +15,7 @@ import grpc
 from common.errors import CloudError, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
 from common.ids import check_name
 from scheduler.auth import identity as ident
-from scheduler.auth.permissions import (AGENT, CLUSTER, DEFAULT_PROJECT, PROJECT, PUBLIC, SELF,
+from scheduler.auth.permissions import (AGENT, CLUSTER, DEFAULT_PROJECT, NODE, PROJECT, PUBLIC, SELF,
                                         rule_for)
 from scheduler.auth.policy import decide
 from scheduler.auth.ratelimit import source_of
@@ -101,11 +101,15 @@ class AuthInterceptor(grpc.ServerInterceptor):
             if request is None:
                 scope = CLUSTER
         if who.kind == "agent":
-            if scope != AGENT:
+            if scope not in (AGENT, NODE):
                 raise PermissionDenied("agent certificates may only use the node API")
             return who, permission, "", source
         if scope == AGENT:
             raise PermissionDenied("the node API is for agents (certificate role 'agent')")
+        if scope == NODE:
+            if who.kind != "scheduler" or who.via != ident.CERTIFICATE:
+                raise PermissionDenied("only agent and scheduler certificates renew over the node API")
+            return who, permission, "", source
         if scope == SELF:
             return who, permission, "", source
         if scope == PROJECT:
@@ -234,7 +238,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
                            "outcome": outcome, "address": source})
 
     def _audit_refusal(self, rule, method, request, context, err: CloudError) -> None:
-        if self.audit is None or not rule.mutating or rule.scope == AGENT:
+        if self.audit is None or not rule.mutating or rule.scope in (AGENT, NODE):
             return
         if isinstance(err, InvalidArgument):
             return

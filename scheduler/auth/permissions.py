@@ -10,6 +10,7 @@ A permission is "<resource>.<verb>" (`instance.create`, `volume.attach`,
 * SELF: any authenticated principal; the servicer narrows it (its own tokens,
   the projects it may see);
 * AGENT: agent certificates only (the Node API; the servicer checks the host);
+* NODE: agent or scheduler certificates (a node renewing its own certificate);
 * PUBLIC: any peer with a certificate of the cluster CA (health, reflection).
 
 A method missing from the table is admin-only (CLUSTER scope, mutating): a new
@@ -25,7 +26,7 @@ from typing import Callable
 from common import imageurl
 from common.errors import InvalidArgument
 
-PROJECT, CLUSTER, SELF, AGENT, PUBLIC = "project", "cluster", "self", "agent", "public"
+PROJECT, CLUSTER, SELF, AGENT, NODE, PUBLIC = "project", "cluster", "self", "agent", "node", "public"
 
 DEFAULT_PROJECT = "default"
 
@@ -104,7 +105,7 @@ METHOD_RULES: dict[str, Rule] = {
     # (scheduler/api/operations.py) wants the admin's certificate itself.
     **{V1 + f"Operations/{name}": Rule("cluster.admin", CLUSTER) for name in (
         "AddMember", "RemoveMember", "Backup", "Restore", "CreateJoinToken", "RemoveHost",
-        "RotateCa")},
+        "RotateCa", "RenewCertificate")},
     # Instances.
     V1 + "Instances/CreateInstance": Rule("instance.create", PROJECT),
     V1 + "Instances/GetInstance": Rule("instance.get", PROJECT),
@@ -204,6 +205,8 @@ METHOD_RULES: dict[str, Rule] = {
     # Events (issue 8): one project's, or the whole cluster's for admins.
     V1 + "Events/WatchEvents": Rule("event.watch", CLUSTER, resolve=_project_or_cluster(
         "event.watch", lambda req: req.project)),
+    # A scheduler without the CA key renews its own certificate at a peer that has it.
+    V1 + "Node/RenewCertificate": Rule("certificate.renew", NODE),
 }
 
 # Whole services with one rule.

@@ -10,6 +10,9 @@
 * `revoked_names`: identities removed by an admin, with the time: a certificate of
   that role and name issued before then is refused, whatever its serial (this
   covers certificates issued before serials were recorded, and every renewal).
+* `deny_list`: {"revision": ts of the last revocation or readmission}. Agents keep
+  the schedulers' part of the deny-list (`schedulers_denied`) from the newest
+  revision they saw, so a removed scheduler cannot hand them an older one.
 
 Everything here is decided from the command's arguments and the proposer's
 timestamp (`ctx["ts"]`), never from a clock.
@@ -20,7 +23,8 @@ from common.errors import FailedPrecondition, InvalidArgument, NotFound, Permiss
 from scheduler.state import events
 
 # `ca_rotation`: scheduler/state/trust.py.
-COLLECTIONS = ("join_tokens", "certificates", "revoked_serials", "revoked_names", "ca_rotation")
+COLLECTIONS = ("join_tokens", "certificates", "revoked_serials", "revoked_names", "ca_rotation",
+               "deny_list")
 TOKEN_ROLES = ("agent", "scheduler")
 KEEP_USED_MS = 7 * 24 * 3600 * 1000
 
@@ -105,6 +109,8 @@ def renew(state, args: dict, ctx: dict) -> dict:
     role, name, old = args["role"], args["name"], args["old"]
     if role == "agent" and name not in state.host_names:
         raise NotFound(f"host {name} is not registered")
+    if role == "scheduler" and state.members.get(name, {}).get("removed"):
+        raise FailedPrecondition(f"scheduler {name} was removed from the cluster")
     if is_revoked(state, role, name, str(old["serial"]), int(old["issued_ms"])):
         raise Unauthenticated("certificate revoked")
     _record_certificate(state, role, name, args, ctx)
@@ -114,6 +120,7 @@ def renew(state, args: dict, ctx: dict) -> dict:
 def revoke_identity(state, role: str, name: str, ctx: dict) -> list[str]:
     """Refuse every certificate of (role, name) issued until now; the serials revoked."""
     key = identity_key(role, name)
+    state.deny_list["revision"] = max(int(ctx["ts"]), int(state.deny_list.get("revision", 0)) + 1)
     state.revoked_names[key] = {"role": role, "name": name, "revoked_ms": ctx["ts"]}
     current = state.certificates.pop(key, None)
     serials = []
@@ -130,8 +137,10 @@ def revoke_identity(state, role: str, name: str, ctx: dict) -> list[str]:
     return serials
 
 
-def readmit_identity(state, role: str, name: str) -> None:
+def readmit_identity(state, role: str, name: str, ctx: dict) -> None:
     """Undo `revoke_identity` (an admin adds a removed scheduler back with its certificate)."""
+    if identity_key(role, name) in state.revoked_names:
+        state.deny_list["revision"] = max(int(ctx["ts"]), int(state.deny_list.get("revision", 0)) + 1)
     state.revoked_names.pop(identity_key(role, name), None)
     for serial in [s for s, rec in state.revoked_serials.items() if (rec["role"], rec["name"]) == (role, name)]:
         del state.revoked_serials[serial]
@@ -148,6 +157,20 @@ def is_revoked(state, role: str, name: str, serial: str, issued_ms: int) -> bool
     if current is not None and current["serial"] == serial:
         return False    # issued by enrollment after the removal
     return issued_ms <= removed["revoked_ms"]
+
+
+def schedulers_denied(state) -> dict:
+    """The schedulers' part of the deny-list, for agents (HeartbeatResponse.deny_list):
+    {"revision", "names": [{"name", "revoked_ms", "current_serial"}], "serials": [...]}."""
+    names = []
+    for record in state.revoked_names.values():
+        if record["role"] == "scheduler":
+            current = state.certificates.get(identity_key("scheduler", record["name"]))
+            names.append({"name": record["name"], "revoked_ms": record["revoked_ms"],
+                          "current_serial": current["serial"] if current else ""})
+    serials = sorted(s for s, rec in state.revoked_serials.items() if rec["role"] == "scheduler")
+    return {"revision": int(state.deny_list.get("revision", 0)),
+            "names": sorted(names, key=lambda n: n["name"]), "serials": serials}
 
 
 def remove_host(state, args: dict, ctx: dict) -> dict:

@@ -39,7 +39,7 @@ def member_add(state, args: dict, ctx: dict) -> dict:
     state.members[name] = {"name": name, "api": api, "raft": raft, "removed": False}
     state.member_raft[raft] = name
     # An admin adding a removed scheduler back trusts its name again.
-    enrollment.readmit_identity(state, "scheduler", name)
+    enrollment.readmit_identity(state, "scheduler", name, ctx)
     events.record_cluster_event(state, ctx, "member.added", name, f"raft {raft}, api {api}")
     return {"member": dict(state.members[name])}
 

@@ -3,7 +3,7 @@ whichever comes first in ca.crt (docs/security.md, Finding 6)."""
 import pytest
 from cryptography import x509
 
-from agent.renewal import install
+from common.renewal import install
 from common.errors import FailedPrecondition
 from common.tls import TlsFiles, create_ca, issued_by_bundle, make_csr, sign_csr
 from scheduler.api.signing import CertificateSigner
@@ -67,7 +67,7 @@ def test_an_agent_installs_a_certificate_from_any_ca_of_its_bundle(tmp_path):
 
 
 def test_an_agent_adopts_a_bundle_only_if_it_shares_a_ca_with_its_own(tmp_path):
-    from agent.renewal import adopt_bundle
+    from common.renewal import adopt_bundle
     old, _ = create_ca("old")
     new, _ = create_ca("new")
     stray, _ = create_ca("stray")

@@ -16,7 +16,7 @@ import pytest
 
 from common.tls import TlsFiles, create_ca, make_csr, sign_csr
 from proto.v1 import iam_pb2, public_pb2, resources_pb2 as pb, secrets_pb2
-from scheduler.auth.permissions import (AGENT, BUILTIN_ROLES, CLUSTER, PROJECT, PUBLIC,
+from scheduler.auth.permissions import (AGENT, BUILTIN_ROLES, CLUSTER, NODE, PROJECT, PUBLIC,
                                         grants, rule_for)
 from iam_harness import client_tls, fingerprint, make_project, make_user
 from iam_requests import aimed_at, all_methods, invoke
@@ -109,7 +109,7 @@ def channel_for(cluster, who: Callers, caller: str, address: str) -> grpc.Channe
 def _token_expectation(caller: str, scope: str, permission: str):
     if caller in ("expired", "revoked"):
         return grpc.StatusCode.UNAUTHENTICATED
-    if scope in (AGENT, CLUSTER):
+    if scope in (AGENT, NODE, CLUSTER):
         return grpc.StatusCode.PERMISSION_DENIED
     if scope != PROJECT:
         return ANY                      # SELF: the servicer narrows to the caller's own
@@ -132,9 +132,11 @@ def scheduler_expectation(caller: str, full_method: str, request):
     if scope == PUBLIC:
         return ANY
     if caller == "agent-cert":
-        return ANY if scope == AGENT else grpc.StatusCode.PERMISSION_DENIED
+        return ANY if scope in (AGENT, NODE) else grpc.StatusCode.PERMISSION_DENIED
+    if caller == "scheduler-cert" and scope == NODE:
+        return ANY                      # a scheduler renews its own certificate at a peer
     if caller in ("admin-cert", "scheduler-cert"):
-        if scope == AGENT or (caller == "scheduler-cert" and full_method.startswith(OPERATIONS)):
+        if scope in (AGENT, NODE) or (caller == "scheduler-cert" and full_method.startswith(OPERATIONS)):
             return grpc.StatusCode.PERMISSION_DENIED
         return ANY
     return _token_expectation(caller, scope, permission)

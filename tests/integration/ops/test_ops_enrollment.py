@@ -1,10 +1,13 @@
 """Findings 5 and 6 of issue 14 against a real all-in-one cluster: join tokens are
 single-use and bound to one name, the server sets the certificate's names, an
 existing host's name cannot be enrolled again, removing a host revokes its
-certificates on every scheduler, and short-lived certificates are renewed.
+certificates on every scheduler, and short-lived certificates are renewed: an
+agent's, a scheduler's (by itself) and an admin's (by the `cloud` CLI).
 
 The schedulers sign certificates valid for five minutes here, so that an agent
 renews its certificate within the test."""
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,8 +18,11 @@ from cryptography import x509
 
 from cli.errors import RpcFailure
 from common.grpcserve import secure_channel
-from common.tls import TlsFiles, certificate_facts
-from proto.v1 import node_pb2, node_pb2_grpc, operations_pb2, public_pb2, resources_pb2 as pb
+from cli.allinone import LOOPBACK_NAMES
+from cli.settings import CliConfig, write_cli_config
+from common.tls import TlsFiles, certificate_facts, make_csr, reissue
+from proto.v1 import (node_pb2, node_pb2_grpc, operations_pb2, operations_pb2_grpc, public_pb2,
+                      public_pb2_grpc, resources_pb2 as pb)
 from ops_harness import running_cluster
 
 LIFETIME = 300.0
@@ -216,3 +222,63 @@ def test_an_agent_renews_its_short_lived_certificate_and_keeps_heartbeating(clus
     finally:
         agent.stop()
     assert "renewed this host's certificate" in agent.log.read_text()
+
+
+def short_lived(cluster, files: TlsFiles, name: str, role: str):
+    """Re-issue `name`'s certificate in place to end in a minute (5 minutes back-dated:
+    far less than a third of its validity is left, so it is due for renewal at once)."""
+    reissue(cluster.aio.ca_dir, files, name, role, list(LOOPBACK_NAMES), days=60 / 86400)
+    return certificate_facts(files.cert.read_bytes())
+
+
+def test_a_scheduler_renews_its_own_certificate_and_keeps_serving(cluster):
+    files = TlsFiles.in_dir(cluster.aio.tls_dir, "sched-2")
+    first = short_lived(cluster, files, "sched-2", "scheduler")
+    deadline = time.monotonic() + 90
+    while certificate_facts(files.cert.read_bytes()).serial == first.serial:
+        assert time.monotonic() < deadline, cluster.aio.log_path("sched-2").read_text()[-2000:]
+        time.sleep(1)
+    renewed = certificate_facts(files.cert.read_bytes())
+    assert renewed.common_name == "sched-2" and renewed.role == "scheduler"
+    assert set(renewed.sans) == set(first.sans)
+    # Signed for the schedulers' `certificate_lifetime` (plus the 5 minutes back-dating).
+    assert abs((renewed.not_after_ms - renewed.not_before_ms) / 1000 - (LIFETIME + 300)) < 5
+    # Its API answers with the new certificate (a new connection), and the renewal is recorded.
+    admin = TlsFiles.in_dir(cluster.aio.tls_dir, "admin")
+    with secure_channel(cluster.aio.nodes["sched-2"].api, admin) as channel:
+        served = public_pb2_grpc.ClusterStub(channel).GetStatus(public_pb2.GetClusterStatusRequest(), timeout=10)
+    assert {m.name for m in served.members if m.reachable} == {"sched-1", "sched-2", "sched-3"}
+    assert "renewed this scheduler's certificate (due)" in cluster.aio.log_path("sched-2").read_text()
+
+
+def test_the_cli_renews_an_admin_certificate_that_is_near_its_end(cluster, tmp_path):
+    tls = tmp_path / "admin-tls"
+    tls.mkdir()
+    shutil.copy2(cluster.aio.tls_dir / "ca.crt", tls / "ca.crt")
+    files = TlsFiles.in_dir(tls, "ops-admin")
+    files.cert.touch()
+    files.key.touch()
+    first = short_lived(cluster, files, "ops-admin", "admin")
+    config = tmp_path / "cli.toml"
+    write_cli_config(config, CliConfig(endpoints=cluster.aio.endpoints, ca=str(files.ca),
+                                       cert=str(files.cert), key=str(files.key)))
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    listed = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "host", "list"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0, listed.stderr
+    renewed = certificate_facts(files.cert.read_bytes())
+    assert renewed.serial != first.serial and "renewed the admin certificate" in listed.stderr
+    assert renewed.common_name == "ops-admin" and renewed.role == "admin"
+    assert renewed.not_after_ms > first.not_after_ms and oct(files.key.stat().st_mode & 0o777) == "0o600"
+    # The new pair works, and a fresh certificate is left alone by the next command.
+    again = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "-o", "json",
+                            "host", "list"], capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 0 and "renewed" not in again.stderr, again.stderr
+    assert certificate_facts(files.cert.read_bytes()).serial == renewed.serial
+    # An agent's certificate cannot renew as an admin.
+    agent = TlsFiles.in_dir(cluster.aio.tls_dir, cluster.aio.agent_name)
+    with secure_channel(cluster.aio.endpoints[0], agent) as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            operations_pb2_grpc.OperationsStub(channel).RenewCertificate(
+                node_pb2.RenewCertificateRequest(csr_pem=make_csr(agent.cert.stem, "admin")[0]), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -1,5 +1,7 @@
 """Scheduler membership changes under a steady write load: remove a dead member,
-refuse a removal that would lose quorum, add the member back from an empty disk."""
+refuse a removal that would lose quorum, add the member back from an empty disk.
+The agent refuses the removed member's certificate (the cluster's deny-list reaches
+it with heartbeats) and obeys it again once it is added back."""
 import shutil
 import signal
 import threading
@@ -10,8 +12,9 @@ import pytest
 
 from cli.client import ClusterClient, RetryPolicy
 from cli.errors import RpcFailure
-from common.tls import TlsFiles
-from proto.v1 import operations_pb2, public_pb2, resources_pb2 as pb
+from common.grpcserve import secure_channel
+from common.tls import TlsFiles, role_name
+from proto.v1 import agent_pb2, agent_pb2_grpc, operations_pb2, public_pb2, resources_pb2 as pb
 
 MiB = 1024**2
 
@@ -56,6 +59,26 @@ def cluster(tmp_path_factory, docker_client, busybox_image):
         yield cluster
 
 
+def agent_answers(cluster, scheduler: str):
+    """What the agent answers a call made with `scheduler`'s certificate."""
+    files = TlsFiles.in_dir(cluster.home / "tls", scheduler)
+    with secure_channel(cluster.aio.agent.api, files,
+                        server_name=role_name("agent", cluster.aio.agent_name)) as channel:
+        try:
+            agent_pb2_grpc.AgentStub(channel).GetInfo(agent_pb2.GetAgentInfoRequest(), timeout=10)
+        except grpc.RpcError as err:
+            return err.code(), err.details()
+    return grpc.StatusCode.OK, ""
+
+
+def wait_agent_answers(cluster, scheduler: str, code, timeout=30):
+    deadline = time.monotonic() + timeout
+    while (answer := agent_answers(cluster, scheduler))[0] != code:
+        assert time.monotonic() < deadline, f"the agent answers {scheduler}: {answer}"
+        time.sleep(0.5)
+    return answer
+
+
 def members(cluster):
     status = cluster.status()
     return {m.name: m for m in status.members}
@@ -85,6 +108,7 @@ def test_membership_change_under_load(cluster):
             cluster.call("Operations", "RemoveMember", operations_pb2.RemoveMemberRequest(name="sched-9"))
         assert unknown.value.code == grpc.StatusCode.NOT_FOUND
 
+        assert agent_answers(cluster, gone)[0] == grpc.StatusCode.OK     # a member: obeyed
         aio.stop_node(gone, signal.SIGKILL)
         # With `gone` dead, removing `kept` would leave {leader, gone}: 1 of 2 reachable.
         deadline = time.monotonic() + 20
@@ -103,6 +127,9 @@ def test_membership_change_under_load(cluster):
         cluster.call("Operations", "RemoveMember", operations_pb2.RemoveMemberRequest(name=gone),
                      timeout=30)
         assert set(members(cluster)) == {leader, kept}
+        refused = wait_agent_answers(cluster, gone, grpc.StatusCode.UNAUTHENTICATED)
+        assert "certificate revoked" in refused[1] and gone in refused[1]
+        assert agent_answers(cluster, kept)[0] == grpc.StatusCode.OK
         time.sleep(1.0)
         acknowledged_while_two = len(writer.acknowledged)
 
@@ -112,6 +139,7 @@ def test_membership_change_under_load(cluster):
         cluster.call("Operations", "AddMember", operations_pb2.AddMemberRequest(
             name=gone, api_address=node.api, raft_address=node.raft), timeout=30)
         aio.start_node(gone)
+        wait_agent_answers(cluster, gone, grpc.StatusCode.OK)     # readmitted: a newer deny-list
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             status = members(cluster)

@@ -1,7 +1,7 @@
 """When an agent renews its certificate, and how it replaces its files."""
 import pytest
 
-from agent.renewal import check_interval, install, renewal_due
+from common.renewal import check_interval, install, renewal_due
 from common.tls import TlsFiles, certificate_facts, create_ca, make_csr, sign_csr
 
 

@@ -111,3 +111,35 @@ def test_a_state_saved_before_these_records_loads():
     loaded = ClusterState.from_dict(old)
     assert loaded.join_tokens == {} and loaded.revoked_names == {} and "h-1" in loaded.hosts
     assert ClusterState.from_dict(loaded.to_dict()).to_dict() == loaded.to_dict()
+
+
+def test_the_schedulers_deny_list_for_agents_grows_its_revision_with_every_change():
+    state = ClusterState()
+    assert enrollment.schedulers_denied(state) == {"revision": 0, "names": [], "serials": []}
+    member = {"name": "sched-3", "api": "127.0.0.1:1", "raft": "127.0.0.1:2"}
+    state.certificates["scheduler/sched-3"] = {"role": "scheduler", "name": "sched-3", "serial": "5e",
+                                              "issued_ms": 1, "not_after_ms": 9_000_000, "ca": ""}
+    apply(state, 1, "cluster.member_remove", member, ts=2_000_000)
+    removed = enrollment.schedulers_denied(state)
+    assert removed["revision"] == 2_000_000 and removed["serials"] == ["5e"]
+    assert removed["names"] == [{"name": "sched-3", "revoked_ms": 2_000_000, "current_serial": ""}]
+    # A host's removal is not the agents' business, but it still moves the revision on.
+    join(state, 2)
+    apply(state, 3, "host.remove", {"ref": "h1"}, ts=2_000_000)
+    assert enrollment.schedulers_denied(state)["revision"] == 2_000_001
+    apply(state, 4, "cluster.member_add", member, ts=1_500_000)   # a proposer's clock behind
+    readmitted = enrollment.schedulers_denied(state)
+    assert readmitted == {"revision": 2_000_002, "names": [], "serials": []}
+
+
+def test_a_removed_scheduler_cannot_record_a_renewal():
+    state = ClusterState()
+    member = {"name": "sched-3", "api": "127.0.0.1:1", "raft": "127.0.0.1:2"}
+    apply(state, 1, "cluster.member_remove", member, ts=2_000_000)
+    renew = {"role": "scheduler", "name": "sched-3", "serial": "r1", "not_after_ms": 9_000_000,
+             "old": {"serial": "abc1", "issued_ms": 3_000_000}}
+    assert code(apply(state, 2, "certificate.renew", renew)) == "FAILED_PRECONDITION"
+    assert "scheduler/sched-3" not in state.certificates
+    ok = {**renew, "name": "sched-1"}
+    assert "error" not in apply(state, 3, "certificate.renew", ok)
+    assert state.certificates["scheduler/sched-1"]["serial"] == "r1"
