@@ -367,6 +367,9 @@ class LibvirtDriver(ComputeDriver):
         directory.mkdir(mode=0o711)
         directory.chmod(0o711)
         create_overlay(base, vm.image.format, directory / DISK_FILE, spec.disk_bytes)
+        # The guest's disk is the guest's alone (qemu-img makes it 0644): libvirt hands
+        # it to qemu's user when the domain starts, as it does the seed.
+        (directory / DISK_FILE).chmod(0o600)
         write_seed_iso(directory / SEED_FILE, SeedData(
             instance_id=instance_id, hostname=name or instance_id,
             user_data=vm.user_data.encode(), ssh_keys=vm.ssh_keys, secret_files=vm.secret_files,

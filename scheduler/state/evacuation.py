@@ -5,7 +5,7 @@ proposer decides the plan (which instances can move, and why the others cannot)
 and each move's new host; apply checks what it can against the state it commits
 on: the host exists, another host is up and taking instances, a move is still
 from the evacuated host and passes the same checks as a create
-(`placement.move`).
+(`placement.relocate`).
 """
 from __future__ import annotations
 
@@ -96,7 +96,9 @@ def move(state, args: dict, ctx: dict) -> dict:
     item = record["items"].get(args["id"])
     if item is None or item["status"] != PLANNED:
         raise FailedPrecondition(f"instance {args['id']} is not planned to move in evacuation {record['id']}")
-    result = placement.move(state, {**args, "reason": f"evacuated from {record['host_name']}"}, ctx)
+    result = placement.relocate(state, args["id"], args["from_host_id"], args["to_host_id"],
+                                args.get("overcommit", {}), args.get("reserved", {}),
+                                f"evacuated from {record['host_name']}", ctx)
     item.update(status=MOVING, reason="", to_host_id=args["to_host_id"])
     record["revision"] = ctx["index"]
     return result

@@ -1,16 +1,64 @@
 """Commands on hosts: join, heartbeat, mark down, health as the leader sees it."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from common.errors import InvalidArgument, NotFound
 from scheduler.state import records as r
+from scheduler.state.commands import Command, table
 
 
-def join(state, args: dict, ctx: dict) -> dict:
+@dataclass(frozen=True)
+class Capacity:
+    vcpus: float = 0
+    memory_bytes: int = 0
+    disk_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class JoinArgs:
+    id: str
+    name: str
+    address: str
+    capacity: Capacity
+    drivers: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    agent_version: str = ""
+    images: list[str] = field(default_factory=list)
+    vtep: str = ""
+
+
+@dataclass(frozen=True)
+class HeartbeatArgs:
+    id: str
+    usage: dict = field(default_factory=dict)
+    images: list[str] | None = None          # absent: keep what the host reported before
+    capacity: Capacity | None = None
+
+
+@dataclass(frozen=True)
+class MarkDownArgs:
+    id: str
+    ttl_ms: int
+
+
+@dataclass(frozen=True)
+class SetHealthArgs:
+    id: str
+    unhealthy: str = ""
+
+
+def _resources(capacity: Capacity) -> dict:
+    return r.resources(vcpus=capacity.vcpus, memory_bytes=capacity.memory_bytes,
+                       disk_bytes=capacity.disk_bytes)
+
+
+def join(state, args: JoinArgs, ctx: dict) -> dict:
     """Register a host, or refresh it when one of that name already joined (it keeps its id)."""
-    name = args["name"]
+    name = args.name
     host_id = state.host_names.get(name)
     if host_id is None:
-        host_id = args["id"]
+        host_id = args.id
         if host_id in state.hosts:
             raise InvalidArgument("id", f"host id {host_id} already in use")
         state.hosts[host_id] = {
@@ -20,15 +68,15 @@ def join(state, args: dict, ctx: dict) -> dict:
         state.host_names[name] = host_id
     host = state.hosts[host_id]
     host.update({
-        "address": args["address"],
-        "capacity": r.resources(**args["capacity"]),
-        "drivers": list(args.get("drivers", [])),
+        "address": args.address,
+        "capacity": _resources(args.capacity),
+        "drivers": list(args.drivers),
         # Labels an operator set (`cloud host label`) win over the agent's config.
-        "labels": {**args.get("labels", {}), **host.get("operator_labels", {})},
-        "agent_labels": dict(args.get("labels", {})),
-        "agent_version": args.get("agent_version", ""),
-        "images": sorted(args.get("images", [])),
-        "vtep": args.get("vtep", ""),
+        "labels": {**args.labels, **host.get("operator_labels", {})},
+        "agent_labels": dict(args.labels),
+        "agent_version": args.agent_version,
+        "images": sorted(args.images),
+        "vtep": args.vtep,
         "state": r.HOST_UP, "reason": "", "unhealthy": "",
         "last_heartbeat_ms": ctx["ts"],
         "updated_ms": ctx["ts"], "revision": ctx["index"],
@@ -36,32 +84,32 @@ def join(state, args: dict, ctx: dict) -> dict:
     return {"host_id": host_id}
 
 
-def heartbeat(state, args: dict, ctx: dict) -> dict:
-    host = state.hosts.get(args["id"])
+def heartbeat(state, args: HeartbeatArgs, ctx: dict) -> dict:
+    host = state.hosts.get(args.id)
     if host is None:
-        raise NotFound(f"host {args['id']} is not registered; join again")
+        raise NotFound(f"host {args.id} is not registered; join again")
     host["last_heartbeat_ms"] = max(host["last_heartbeat_ms"], ctx["ts"])
-    host["usage"] = dict(args.get("usage", {}))
-    if "images" in args:
-        host["images"] = sorted(args["images"])
-    if args.get("capacity"):
-        host["capacity"] = r.resources(**args["capacity"])
+    host["usage"] = dict(args.usage)
+    if args.images is not None:
+        host["images"] = sorted(args.images)
+    if args.capacity is not None and args.capacity != Capacity():
+        host["capacity"] = _resources(args.capacity)
     if host["state"] != r.HOST_UP:
         host["state"], host["reason"] = r.HOST_UP, ""
         host["updated_ms"], host["revision"] = ctx["ts"], ctx["index"]
     return {"state": host["state"]}
 
 
-def mark_down(state, args: dict, ctx: dict) -> dict:
+def mark_down(state, args: MarkDownArgs, ctx: dict) -> dict:
     """Mark a host down if it has still not been heard from for `ttl_ms` at `ts`.
 
     Its instances become LOST; rescheduling them is the reconciler's decision.
     """
-    host = state.hosts.get(args["id"])
+    host = state.hosts.get(args.id)
     if host is None:
-        raise NotFound(f"host {args['id']} not found")
+        raise NotFound(f"host {args.id} not found")
     silent_ms = ctx["ts"] - host["last_heartbeat_ms"]
-    if host["state"] == r.HOST_DOWN or silent_ms < args["ttl_ms"]:
+    if host["state"] == r.HOST_DOWN or silent_ms < args.ttl_ms:
         return {"state": host["state"], "changed": False}
     host["state"] = r.HOST_DOWN
     host["reason"] = f"no heartbeat for {silent_ms / 1000:.1f}s"
@@ -75,18 +123,26 @@ def mark_down(state, args: dict, ctx: dict) -> dict:
     return {"state": host["state"], "changed": True}
 
 
-def set_health(state, args: dict, ctx: dict) -> dict:
+def set_health(state, args: SetHealthArgs, ctx: dict) -> dict:
     """Record whether the leader's calls to the host's agent work.
 
     A host can heartbeat (it reaches the schedulers) while the leader cannot reach
     it, or its agent hangs on its engine: such a host is up but `unhealthy` (the
     reason, or "" when healthy again) and takes no new placements."""
-    host = state.hosts.get(args["id"])
+    host = state.hosts.get(args.id)
     if host is None:
-        raise NotFound(f"host {args['id']} not found")
-    reason = str(args.get("unhealthy", ""))
+        raise NotFound(f"host {args.id} not found")
+    reason = args.unhealthy
     if host["state"] != r.HOST_UP or host.get("unhealthy", "") == reason:
         return {"unhealthy": host.get("unhealthy", ""), "changed": False}
     host["unhealthy"] = reason
     host["updated_ms"], host["revision"] = ctx["ts"], ctx["index"]
     return {"unhealthy": reason, "changed": True}
+
+
+COMMANDS = table(
+    host__join=Command(JoinArgs, join),
+    host__heartbeat=Command(HeartbeatArgs, heartbeat),
+    host__mark_down=Command(MarkDownArgs, mark_down),
+    host__set_health=Command(SetHealthArgs, set_health),
+)

@@ -1,7 +1,10 @@
 """Commands on instances: create, start/stop, relabel, delete, purge, observe."""
 from __future__ import annotations
 
-from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from scheduler.state import floating
 from scheduler.state import networks
 from scheduler.state import placement
@@ -9,6 +12,63 @@ from scheduler.state import quota
 from scheduler.state import records as r
 from scheduler.state import images as vm_images
 from scheduler.state import volumes
+from scheduler.state.commands import Command, table
+
+
+@dataclass(frozen=True)
+class PortRequest:
+    subnet_id: str
+    ip: str = ""
+    security_groups: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CreateArgs:
+    id: str
+    name: str
+    project: str
+    spec: dict[str, Any]                    # the instance's record spec (scheduler/api/validate.py)
+    host_id: str
+    labels: dict[str, str] = field(default_factory=dict)
+    overcommit: dict[str, float] = field(default_factory=dict)
+    reserved: dict[str, float] = field(default_factory=dict)
+    port: PortRequest | None = None
+    request_id: str = ""
+    trace_id: str = ""
+    project_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SetDesiredArgs:
+    id: str
+    desired_state: str
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelsArgs:
+    id: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class IdArgs:
+    id: str
+
+
+@dataclass(frozen=True)
+class ObserveArgs:
+    id: str
+    host_id: str
+    state: str
+    runtime_id: str | None = None
+    reason: str | None = None
+    started_ms: int | None = None
+    finished_ms: int | None = None
+    exit_code: int | None = None
+    cpu_time_ns: int | None = None
+    memory_used_bytes: int | None = None
+    generation: int | None = None
 
 
 def _touch(instance: dict, ctx: dict) -> None:
@@ -22,46 +82,41 @@ def _get(state, instance_id: str) -> dict:
     return instance
 
 
-def check_fits(host: dict, need: dict, overcommit: dict) -> None:
-    """Raise ResourceExhausted naming what `host` is short of for `need`."""
-    for key in ("vcpus", "memory_bytes", "disk_bytes"):
-        limit = host["capacity"].get(key, 0) * overcommit.get(key, 1.0)
-        if need[key] and host["allocated"].get(key, 0) + need[key] > limit:
-            raise ResourceExhausted(f"host {host['name']} is short of {key.removesuffix('_bytes')}")
-
-
-def create(state, args: dict, ctx: dict) -> dict:
+def create(state, args: CreateArgs, ctx: dict) -> dict:
     """Record an instance placed on `host_id`; apply re-checks the placement."""
-    project, name = args["project"], args["name"]
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.instance_names:
         raise AlreadyExists(f"instance {name!r} already exists in project {project!r}")
-    if args["id"] in state.instances:
-        raise AlreadyExists(f"instance id {args['id']} already exists")
-    host = state.hosts.get(args["host_id"])
+    if args.id in state.instances:
+        raise AlreadyExists(f"instance id {args.id} already exists")
+    host = state.hosts.get(args.host_id)
     if host is None:
-        raise FailedPrecondition(f"host {args['host_id']} no longer exists")
+        raise FailedPrecondition(f"host {args.host_id} no longer exists")
     if host["state"] != r.HOST_UP:
         raise FailedPrecondition(f"host {host['name']} is down")
-    spec = dict(args["spec"])
+    spec = dict(args.spec)
     if spec.get("kind") == "vm":
         vm_images.check_usable(state, spec)
     need = r.demand(spec)
-    check_fits(host, need, args.get("overcommit", {}))
-    placement.admit(state, host, args)   # host mode, reserved share, constraints, group rules
-    port = networks.plan_port(state, args["port"], project) if args.get("port") else None
-    volumes.check_create_attachments(state, {"id": args["id"], "name": name, "project": project,
+    # Host mode, capacity with overcommit and reserved share, constraints, group rules.
+    placement.admit(state, host, spec, project, args.overcommit, args.reserved)
+    port = None
+    if args.port is not None and args.port.subnet_id:
+        port = networks.plan_port(state, {"subnet_id": args.port.subnet_id, "ip": args.port.ip,
+                                          "security_groups": args.port.security_groups}, project)
+    volumes.check_create_attachments(state, {"id": args.id, "name": name, "project": project,
                                              "host_id": host["id"], "state": r.PENDING, "spec": spec})
     # The last check, and the first change: the project's quota (see scheduler/state/quota.py).
-    quota.charge(state, project, quota.instance_amounts(spec), args.get("project_id"))
+    quota.charge(state, project, quota.instance_amounts(spec), args.project_id)
     host["allocated"] = r.add_resources(host["allocated"], need)
     instance = {
-        "id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
+        "id": args.id, "name": name, "project": project, "labels": dict(args.labels),
         "spec": spec, "desired_state": r.DESIRED_RUNNING,
         "desired_generation": 1, "ensured_generation": 0,
         "state": r.PENDING, "host_id": host["id"], "reason": "",
         "runtime_id": "", "started_ms": 0, "finished_ms": 0, "exit_code": 0,
-        "created_ms": ctx["ts"], "request_id": args.get("request_id", ""),
-        "trace_id": args.get("trace_id", ""),  # the x-request-id of the call, for the agent's logs
+        "created_ms": ctx["ts"], "request_id": args.request_id,
+        "trace_id": args.trace_id,  # the x-request-id of the call, for the agent's logs
     }
     _touch(instance, ctx)
     state.instances[instance["id"]] = instance
@@ -72,38 +127,38 @@ def create(state, args: dict, ctx: dict) -> dict:
     return {"instance": instance}
 
 
-def set_desired(state, args: dict, ctx: dict) -> dict:
+def set_desired(state, args: SetDesiredArgs, ctx: dict) -> dict:
     """Ask for an instance to be running or stopped (each request is a new generation)."""
-    instance = _get(state, args["id"])
-    desired = args["desired_state"]
+    instance = _get(state, args.id)
+    desired = args.desired_state
     if desired not in (r.DESIRED_RUNNING, r.DESIRED_STOPPED):
         raise InvalidArgument("desired_state", f"must be running or stopped, not {desired!r}")
     if instance["state"] == r.DELETING:
         raise FailedPrecondition(f"instance {instance['name']} is being deleted")
     instance["desired_state"] = desired
     instance["desired_generation"] += 1
-    instance["trace_id"] = args.get("trace_id", instance.get("trace_id", ""))
+    instance["trace_id"] = instance.get("trace_id", "") if args.trace_id is None else args.trace_id
     instance["reason"] = ""
     _touch(instance, ctx)
     return {"instance": instance}
 
 
-def update_labels(state, args: dict, ctx: dict) -> dict:
-    instance = _get(state, args["id"])
-    instance["labels"] = dict(args["labels"])
+def update_labels(state, args: LabelsArgs, ctx: dict) -> dict:
+    instance = _get(state, args.id)
+    instance["labels"] = dict(args.labels)
     _touch(instance, ctx)
     return {"instance": instance}
 
 
-def delete(state, args: dict, ctx: dict) -> dict:
+def delete(state, args: IdArgs, ctx: dict) -> dict:
     """Mark for deletion; purge at once when no host can still be running it."""
-    instance = _get(state, args["id"])
+    instance = _get(state, args.id)
     host = state.hosts.get(instance["host_id"])
     if host is None or host["state"] == r.HOST_DOWN or instance["ensured_generation"] == 0 \
             and instance["state"] == r.PENDING and not instance["runtime_id"]:
         # Nothing was ever asked of a live host for it (or the host is gone):
         # when a down host returns, it is told to stop what is no longer its own.
-        purge(state, {"id": instance["id"]}, ctx)
+        purge(state, IdArgs(instance["id"]), ctx)
         return {"purged": True}
     instance["state"], instance["reason"] = r.DELETING, ""
     instance["desired_state"] = "deleted"
@@ -112,8 +167,8 @@ def delete(state, args: dict, ctx: dict) -> dict:
     return {"purged": False, "instance": instance}
 
 
-def purge(state, args: dict, ctx: dict) -> dict:
-    instance = state.instances.pop(args["id"], None)
+def purge(state, args: IdArgs, ctx: dict) -> dict:
+    instance = state.instances.pop(args.id, None)
     if instance is None:
         return {"purged": False}
     state.instance_names.pop(r.name_key(instance["project"], instance["name"]), None)
@@ -130,14 +185,14 @@ _OBSERVED_FIELDS = ("runtime_id", "reason", "started_ms", "finished_ms", "exit_c
                     "cpu_time_ns", "memory_used_bytes")
 
 
-def observe(state, args: dict, ctx: dict) -> dict:
+def observe(state, args: ObserveArgs, ctx: dict) -> dict:
     """What the instance's host reports; ignored from any other host (stale)."""
-    instance = state.instances.get(args["id"])
-    if instance is None or instance["host_id"] != args["host_id"]:
+    instance = state.instances.get(args.id)
+    if instance is None or instance["host_id"] != args.host_id:
         return {"ignored": True}
     if instance["state"] == r.DELETING:
         return {"ignored": True}
-    observed_state = args["state"]
+    observed_state = args.state
     if observed_state not in r.INSTANCE_STATES:
         raise InvalidArgument("state", f"unknown state {observed_state!r}")
     if observed_state == r.DELETING:
@@ -147,13 +202,24 @@ def observe(state, args: dict, ctx: dict) -> dict:
     changed = instance["state"] != observed_state
     instance["state"] = observed_state
     for key in _OBSERVED_FIELDS:
-        if key in args and instance.get(key) != args[key]:
-            instance[key] = args[key]
+        value = getattr(args, key)
+        if value is not None and instance.get(key) != value:
+            instance[key] = value
             changed = True
-    generation = args.get("generation")
+    generation = args.generation
     if generation is not None and generation > instance["ensured_generation"]:
         instance["ensured_generation"] = min(generation, instance["desired_generation"])
         changed = True
     if changed:
         _touch(instance, ctx)
     return {"ignored": False, "changed": changed}
+
+
+COMMANDS = table(
+    instance__create=Command(CreateArgs, create),
+    instance__set_desired=Command(SetDesiredArgs, set_desired),
+    instance__update_labels=Command(LabelsArgs, update_labels),
+    instance__delete=Command(IdArgs, delete),
+    instance__purge=Command(IdArgs, purge),
+    instance__observe=Command(ObserveArgs, observe),
+)

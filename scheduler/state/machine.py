@@ -20,19 +20,12 @@ from scheduler.state import images
 from scheduler.state import floating
 from scheduler.state import evacuation
 from scheduler.state import enrollment, trust
+from scheduler.state import commands
 
 COMMANDS = {
-    "host.join": hosts.join,
-    "host.heartbeat": hosts.heartbeat,
-    "host.mark_down": hosts.mark_down,
-    "host.set_health": hosts.set_health,
-    "instance.create": instances.create,
-    "instance.set_desired": instances.set_desired,
-    "instance.update_labels": instances.update_labels,
-    "instance.delete": instances.delete,
-    "instance.purge": instances.purge,
-    "instance.observe": instances.observe,
-    "instance.reschedule": rescheduling.reschedule,
+    **hosts.COMMANDS,
+    **instances.COMMANDS,
+    **rescheduling.COMMANDS,
     **networks.COMMANDS,
     **placement.COMMANDS,
     **operations.COMMANDS,
@@ -100,16 +93,22 @@ class ClusterState:
             setattr(self, key, {})
 
     def apply(self, op: str, args: dict, ctx: dict) -> dict:
-        handler = COMMANDS.get(op)
-        if handler is None:
+        command = COMMANDS.get(op)
+        if command is None:
             return error_result(InvalidArgument("op", f"unknown command {op!r}"))
+        if not isinstance(command, commands.Command):
+            command = commands.Command(None, command)       # not declared yet (issue 15)
         try:
-            # Commands validate before they change anything, so an error leaves no trace.
+            # The arguments are decoded into their declared type before anything
+            # changes, and handlers check the rest before their first change.
+            typed = args if command.args is None else commands.decode(command.args, args)
             seen = cluster_events.before(self, op, args)
-            result = handler(self, args, ctx)
+            result = command.handler(self, typed, ctx)
         except CloudError as err:
             return error_result(err)
         except (KeyError, TypeError, ValueError) as err:
+            if command.args is not None:
+                raise
             return error_result(InvalidArgument("args", f"malformed {op} command: {err!r}"))
         # The placement index follows whatever the command did to instances or hosts.
         self.placement.sync_after(self, op, args)

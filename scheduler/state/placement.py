@@ -11,11 +11,13 @@ its proposer.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.placement import constraints as c
 from scheduler.placement import groups as g
 from scheduler.state import records as r
+from scheduler.state.commands import Command, table
 
 RESOURCE_KEYS = ("vcpus", "memory_bytes", "disk_bytes")
 MOVING_MODES = ("draining", "maintenance")
@@ -81,20 +83,19 @@ def group_of(state, project: str, name: str) -> dict | None:
     return state.groups.get(group_id) if group_id else None
 
 
-def admit(state, host: dict, args: dict) -> str:
-    """Check a placement on `host` before anything changes (raises what is wrong);
-    the id of the group the instance joins ('' if none)."""
-    spec = args["spec"]
+def admit(state, host: dict, spec: dict, project: str, overcommit: dict, reserved: dict) -> str:
+    """Check a placement of `spec` on `host` before anything changes (raises what is
+    wrong); the id of the group the instance joins ('' if none)."""
     mode = schedulable(host)
     if mode != g.ACTIVE:
         raise FailedPrecondition(f"host {host['name']} is {mode}: it takes no new instances")
-    check_capacity(host, r.demand(spec), args.get("overcommit", {}), args.get("reserved", {}))
+    check_capacity(host, r.demand(spec), overcommit, reserved)
     parsed = c.parse_all(spec.get("constraints", ()))
     if not c.matches_all(parsed, host.get("labels", {})):
         raise FailedPrecondition(f"host {host['name']} does not match the constraints")
     if not spec.get("group"):
         return ""
-    group = group_of(state, args["project"], spec["group"])
+    group = group_of(state, project, spec["group"])
     if group is None:
         raise FailedPrecondition(f"placement group {spec['group']!r} no longer exists")
     if not group["soft"]:
@@ -115,16 +116,70 @@ def _group_result(state, group: dict) -> dict:
             "members": len(state.placement.group_members.get(group["id"], ()))}
 
 
-def create_group(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
-    g.check_group_fields(args["policy"], args["domain"], args["max_per_domain"])
+@dataclass(frozen=True)
+class CreateGroupArgs:
+    id: str
+    project: str
+    name: str
+    policy: str
+    domain: str
+    max_per_domain: int
+    soft: bool
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateGroupArgs:
+    id: str
+    policy: str | None = None
+    domain: str | None = None
+    max_per_domain: int | None = None
+    soft: bool | None = None
+
+
+@dataclass(frozen=True)
+class IdArgs:
+    id: str
+
+
+@dataclass(frozen=True)
+class SetLabelsArgs:
+    id: str
+    labels: dict[str, str] = field(default_factory=dict)
+    remove: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SetSchedulableArgs:
+    id: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class MoveArgs:
+    id: str
+    from_host_id: str
+    to_host_id: str
+    overcommit: dict[str, float] = field(default_factory=dict)
+    reserved: dict[str, float] = field(default_factory=dict)
+    reason: str = "moved"
+
+
+@dataclass(frozen=True)
+class AliveArgs:
+    ids: list[str]
+
+
+def create_group(state, args: CreateGroupArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
+    g.check_group_fields(args.policy, args.domain, args.max_per_domain)
     if r.name_key(project, name) in state.group_names:
         raise AlreadyExists(f"placement group {name!r} already exists in project {project!r}")
-    if args["id"] in state.groups:
-        raise AlreadyExists(f"group id {args['id']} already exists")
-    group = {"id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
-             "policy": args["policy"], "domain": args["domain"],
-             "max_per_domain": int(args["max_per_domain"]), "soft": bool(args["soft"]),
+    if args.id in state.groups:
+        raise AlreadyExists(f"group id {args.id} already exists")
+    group = {"id": args.id, "name": name, "project": project, "labels": dict(args.labels),
+             "policy": args.policy, "domain": args.domain,
+             "max_per_domain": int(args.max_per_domain), "soft": bool(args.soft),
              "created_ms": ctx["ts"], "updated_ms": ctx["ts"], "revision": ctx["index"]}
     state.groups[group["id"]] = group
     state.group_names[r.name_key(project, name)] = group["id"]
@@ -154,10 +209,11 @@ def _eligible_values(state, domain: str) -> set:
             if any(host_eligible(state.hosts[h], ()) for h in hosts)}
 
 
-def update_group(state, args: dict, ctx: dict) -> dict:
+def update_group(state, args: UpdateGroupArgs, ctx: dict) -> dict:
     """Change a group's rule; refused when its current members would break the new one."""
-    group = _group(state, args["id"])
-    changed = {k: args[k] for k in ("policy", "domain", "max_per_domain", "soft") if k in args}
+    group = _group(state, args.id)
+    changed = {k: getattr(args, k) for k in ("policy", "domain", "max_per_domain", "soft")
+               if getattr(args, k) is not None}
     proposed = dict(group, **changed)
     g.check_group_fields(proposed["policy"], proposed["domain"], int(proposed["max_per_domain"]))
     if not proposed["soft"]:
@@ -175,8 +231,8 @@ def update_group(state, args: dict, ctx: dict) -> dict:
     return _group_result(state, group)
 
 
-def delete_group(state, args: dict, ctx: dict) -> dict:
-    group = _group(state, args["id"])
+def delete_group(state, args: IdArgs, ctx: dict) -> dict:
+    group = _group(state, args.id)
     members = len(state.placement.group_members.get(group["id"], ()))
     if members:
         raise FailedPrecondition(f"placement group {group['name']!r} still has {members} member(s)")
@@ -200,17 +256,17 @@ def effective_labels(agent_labels: dict, operator_labels: dict) -> dict:
     return {**agent_labels, **operator_labels}
 
 
-def set_labels(state, args: dict, ctx: dict) -> dict:
+def set_labels(state, args: SetLabelsArgs, ctx: dict) -> dict:
     """Operator labels on a host (they outlive the agent's re-joins)."""
-    host = _host(state, args["id"])
+    host = _host(state, args.id)
     before = host.get("operator_labels", {})
     operator = dict(before)
-    operator.update(args.get("labels", {}))
-    for key in args.get("remove", ()):
+    operator.update(args.labels)
+    for key in args.remove:
         operator.pop(key, None)
     agent_labels = host.get("agent_labels", host.get("labels", {}))
     new = effective_labels(agent_labels, operator)
-    for key in args.get("remove", ()):
+    for key in args.remove:
         if key not in before:
             # Removing the operator's label shows the agent's again; removing an
             # agent label hides it until the agent joins again.
@@ -265,9 +321,9 @@ def _last_of_domain(state, host: dict) -> str | None:
     return None
 
 
-def set_schedulable(state, args: dict, ctx: dict) -> dict:
-    host = _host(state, args["id"])
-    mode = args["mode"]
+def set_schedulable(state, args: SetSchedulableArgs, ctx: dict) -> dict:
+    host = _host(state, args.id)
+    mode = args.mode
     if mode not in g.SCHEDULABLE_MODES:
         raise InvalidArgument("mode", f"must be one of {', '.join(g.SCHEDULABLE_MODES)}, not {mode!r}")
     if mode in MOVING_MODES and schedulable(host) not in MOVING_MODES:
@@ -281,27 +337,32 @@ def set_schedulable(state, args: dict, ctx: dict) -> dict:
 
 # -- moves -------------------------------------------------------------------------------
 
-def move(state, args: dict, ctx: dict) -> dict:
-    """Place an instance on another host (drain); its old host is told to remove it.
+def move(state, args: MoveArgs, ctx: dict) -> dict:
+    """Place an instance on another host (drain); its old host is told to remove it."""
+    return relocate(state, args.id, args.from_host_id, args.to_host_id, args.overcommit,
+                    args.reserved, args.reason, ctx)
 
-    Checked like a create on the new host; the instance starts again there as a
-    new generation."""
-    instance = state.instances.get(args["id"])
+
+def relocate(state, instance_id: str, from_host_id: str, to_host_id: str, overcommit: dict,
+             reserved: dict, reason: str, ctx: dict) -> dict:
+    """The one move of an instance to another host: a drain, an evacuation and a
+    reschedule after host loss all end here. Checked like a create on the new host;
+    the instance starts again there as a new generation."""
+    instance = state.instances.get(instance_id)
     if instance is None:
-        raise NotFound(f"instance {args['id']} not found")
-    if instance["host_id"] != args["from_host_id"]:
-        raise FailedPrecondition(f"instance {instance['name']} is no longer on host {args['from_host_id']}")
+        raise NotFound(f"instance {instance_id} not found")
+    if instance["host_id"] != from_host_id:
+        raise FailedPrecondition(f"instance {instance['name']} is no longer on host {from_host_id}")
     if instance["state"] == r.DELETING:
         raise FailedPrecondition(f"instance {instance['name']} is being deleted")
-    target = state.hosts.get(args["to_host_id"])
+    target = state.hosts.get(to_host_id)
     if target is None or target["id"] == instance["host_id"]:
-        raise FailedPrecondition(f"host {args['to_host_id']} cannot take instance {instance['name']}")
+        raise FailedPrecondition(f"host {to_host_id} cannot take instance {instance['name']}")
     if target["state"] != r.HOST_UP:
         raise FailedPrecondition(f"host {target['name']} is down")
     state.placement.unplace(state, instance["id"])   # it must not count against its new host
     try:
-        admit(state, target, {"spec": instance["spec"], "project": instance["project"],
-                              "overcommit": args.get("overcommit", {}), "reserved": args.get("reserved", {})})
+        admit(state, target, instance["spec"], instance["project"], overcommit, reserved)
     finally:
         state.placement.sync_instance(state, instance["id"])
     need = r.demand(instance["spec"])
@@ -310,23 +371,20 @@ def move(state, args: dict, ctx: dict) -> dict:
         old["allocated"] = r.add_resources(old["allocated"], need, -1)
     target["allocated"] = r.add_resources(target["allocated"], need)
     instance["host_id"] = target["id"]
-    instance.update({"state": r.PENDING, "reason": args.get("reason", "moved"), "runtime_id": "",
+    instance.update({"state": r.PENDING, "reason": reason, "runtime_id": "",
                      "started_ms": 0, "finished_ms": 0, "exit_code": 0,
                      "desired_generation": instance["desired_generation"] + 1,
-                     "moved_from": args["from_host_id"]})
+                     "moved_from": from_host_id})
     instance["updated_ms"], instance["revision"] = ctx["ts"], ctx["index"]
     return {"instance": copy.deepcopy(instance)}
 
 
-def alive(state, args: dict, ctx: dict) -> dict:
+def alive(state, args: AliveArgs, ctx: dict) -> dict:
     """Hosts heard from since the last such command (scheduler/liveness.py): their
     heartbeat time moves to `ts`. Hosts that are down come back only through a full
     heartbeat, which also records what changed while they were away."""
-    ids = args["ids"]
-    if not isinstance(ids, list):
-        raise InvalidArgument("ids", "must be a list of host ids")
     touched = 0
-    for host_id in ids:
+    for host_id in args.ids:
         host = state.hosts.get(host_id)
         if host is not None and host["state"] == r.HOST_UP:
             host["last_heartbeat_ms"] = max(host["last_heartbeat_ms"], ctx["ts"])
@@ -334,12 +392,12 @@ def alive(state, args: dict, ctx: dict) -> dict:
     return {"hosts": touched}
 
 
-COMMANDS = {
-    "host.alive": alive,
-    "group.create": create_group,
-    "group.update": update_group,
-    "group.delete": delete_group,
-    "host.set_labels": set_labels,
-    "host.set_schedulable": set_schedulable,
-    "instance.move": move,
-}
+COMMANDS = table(
+    host__alive=Command(AliveArgs, alive),
+    group__create=Command(CreateGroupArgs, create_group),
+    group__update=Command(UpdateGroupArgs, update_group),
+    group__delete=Command(IdArgs, delete_group),
+    host__set_labels=Command(SetLabelsArgs, set_labels),
+    host__set_schedulable=Command(SetSchedulableArgs, set_schedulable),
+    instance__move=Command(MoveArgs, move),
+)

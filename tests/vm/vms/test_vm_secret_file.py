@@ -92,9 +92,11 @@ def test_vm_secret_file_reaches_the_guest_0600_and_nowhere_else(vmc, tmp_path):
     assert wrote.groups() == ("600", "0", str(len(value)), hashlib.sha256(value).hexdigest())
     assert f"SECRET-SEEN: {value.decode()} mode=600" in text
 
-    # The seed holds it: mode 0600, in the agent's VM directory only.
+    # The seed holds it: mode 0600, in the agent's VM directory only; the guest's disk
+    # (where the guest wrote it) is no other local user's to read either.
     seed = directory / "instances" / vm.meta.id / "seed.iso"
     assert stat.S_IMODE(os.stat(seed).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(seed.parent / "disk.qcow2").st_mode) == 0o600
 
     # Nowhere else: not in any scheduler's data dir (state, Raft journal, snapshots,
     # audit), not in the agent's data dir (journal), not in any daemon's log.
