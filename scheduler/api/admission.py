@@ -10,14 +10,13 @@ from scheduler.api.vm_secret_input import check_secret_files_exist
 from scheduler.state import iam, quota
 
 
-def instance_admission(store, project: str, spec: dict) -> dict:
-    """Extra args for `instance.create`; raises NotFound or ResourceExhausted early."""
-    with store.read_lock:
-        state = store.read()
-        record = iam.project(state, project)
-        if record is None:
-            raise NotFound(f"project {project!r} not found")
-        quota.check(state, project, quota.instance_amounts(spec))
-    check_secrets_exist(store, project, spec)
-    check_secret_files_exist(store, project, spec)
-    return {"project_id": record["id"]}
+def instance_admission(state, project: str, spec: dict) -> str:
+    """The project's id for `instance.create` (on a read view); NotFound or
+    ResourceExhausted early."""
+    record = iam.project(state, project)
+    if record is None:
+        raise NotFound(f"project {project!r} not found")
+    quota.check(state, project, quota.instance_amounts(spec))
+    check_secrets_exist(state, project, spec)
+    check_secret_files_exist(state, project, spec)
+    return record["id"]

@@ -7,16 +7,15 @@ import time
 
 import grpc
 
-from common.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
+from common.errors import (FailedPrecondition, InvalidArgument, NotFound,
                            ResourceExhausted, Unavailable, rpc_errors)
-from common.ids import check_labels, check_name, new_id
+from common.ids import check_labels, check_name
 from proto.v1 import agent_pb2, public_pb2, public_pb2_grpc
 from common import requestid
-from scheduler.api import admission, convert, network_input, validate, volume_input
-from scheduler.api import secret_input, vm_input
+from scheduler.api import convert, secret_input, validate
+from scheduler.api.instance_create import CreateRequest, NoHost, prepare
 from scheduler.auth import identity
 from scheduler.api.events import record_placement_failure
-from scheduler.placement import PlacementRequest
 from scheduler.placement.planner import Planner, Settings
 from scheduler.api.placement import await_group
 from scheduler.state import records as r
@@ -95,60 +94,28 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
 
     # -- writes -------------------------------------------------------------
 
-    def _placement_request(self, spec: dict) -> PlacementRequest:
-        return PlacementRequest(demand=r.demand(spec), driver="docker",
-                                host_labels=spec["host_labels"],
-                                strategy=self.config.placement_strategy,
-                                overcommit=self.config.overcommit())
-
-    def _choose_host(self, project: str, name: str, spec: dict, request: PlacementRequest,
-                     request_id: str) -> str | dict:
-        """A host id for the new instance — or the instance itself when this very
-        request already created it (a retry after an unknown outcome)."""
-        with self.store.read_lock:
-            state = self.store.read()
-            existing = state.instance_by_ref(project, name)
-            if existing is not None:
-                if request_id and existing.get("request_id") == request_id:
-                    return dict(existing)
-                raise AlreadyExists(f"instance {name!r} already exists in project {project!r}")
-            # The image must be on the host, and a VPC port needs a host with VPC
-            # networking (a VTEP): both are placement filters (scheduler/placement/).
-            return self.planner.choose(state, project, spec).host_id
-
     @rpc_errors
     def CreateInstance(self, request, context):
         name = check_name(request.name, "name")
         project = validate.project(request.project)
         spec = validate.instance_spec(request.spec)
         secret_input.require_secret_use(project, spec)
-        if spec["kind"] == "vm":
-            with self.store.read_lock:
-                vm_input.resolve_image(self.store.read(), project, spec)
         labels = check_labels(dict(request.labels))
-        placement = self._placement_request(spec)
         await_group(self.store, project, spec)    # created through another scheduler just now?
-        spec, placement = volume_input.place_near_volumes(self.store, project, spec, placement)
-        port = network_input.port_request(self.store, project, spec)
-        admitted = admission.instance_admission(self.store, project, spec)
+        create = CreateRequest(project=project, name=name, spec=spec, labels=labels,
+                               request_id=request.request_id, trace_id=requestid.current())
         rid = request.request_id or None
         for attempt in range(PLACEMENT_ATTEMPTS):
             try:
-                host_id = self._choose_host(project, name, spec, placement, request.request_id)
-            except (NotFound, ResourceExhausted) as err:
-                record_placement_failure(self.proposer, project, name, err)
-                raise
-            if isinstance(host_id, dict):
-                return convert.instance_pb(host_id, self._hosts())
-            args = {"id": new_id("i"), "name": name, "project": project, "labels": labels,
-                    "spec": spec, "host_id": host_id, "overcommit": placement.overcommit,
-                    "reserved": self.planner.settings.reserved, "request_id": request.request_id,
-                    **admitted}
-            args["trace_id"] = requestid.current()  # lets the agent's logs name the caller's request
-            if port is not None:
-                args["port"] = port
+                with self.store.read_lock:      # one view for every check and the decision
+                    prepared = prepare(self.store.read(), self.planner, create)
+            except NoHost as no_host:
+                record_placement_failure(self.proposer, project, name, no_host.error)
+                raise no_host.error from None
+            if prepared.existing is not None:
+                return convert.instance_pb(prepared.existing, self._hosts())
             try:
-                result = self.proposer.propose("instance.create", args,
+                result = self.proposer.propose("instance.create", prepared.command,
                                                rid=f"{rid}:{attempt}" if rid else None)
             except (ResourceExhausted, FailedPrecondition):
                 # Another placement filled the host first; decide again from the newer view.

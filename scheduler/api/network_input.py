@@ -67,15 +67,13 @@ def security_group(state, project: str, ref: str) -> dict:
     return found
 
 
-def port_request(store, project: str, spec: dict) -> dict | None:
-    """The `port` argument of instance.create for a validated spec (None without a subnet):
-    names resolved to ids here, everything checked again in apply."""
+def port_request(state, project: str, spec: dict) -> dict | None:
+    """The `port` argument of instance.create for a validated spec (None without a subnet),
+    on a read view: names resolved to ids here, everything checked again in apply."""
     if not spec.get("subnet"):
         return None
-    with store.read_lock:
-        state = store.read()
-        found = subnet(state, project, spec["subnet"])
-        groups = [security_group(state, project, ref)["id"] for ref in spec.get("security_groups", [])]
+    found = subnet(state, project, spec["subnet"])
+    groups = [security_group(state, project, ref)["id"] for ref in spec.get("security_groups", [])]
     return {"subnet_id": found["id"], "ip": spec.get("ip", ""), "security_groups": groups}
 
 

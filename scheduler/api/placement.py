@@ -188,7 +188,8 @@ class PlacementServicer(placement_pb2_grpc.PlacementServicer):
             raise InvalidArgument("count", f"must be between 1 and {MAX_BATCH}")
         base, project, spec, labels = self._validated(template)
         secret_input.require_secret_use(project, spec)
-        secret_input.check_secrets_exist(self.store, project, spec)
+        with self.store.read_lock:
+            secret_input.check_secrets_exist(self.store.read(), project, spec)
         width = len(str(request.count))
         names = [check_name(f"{base}-{i:0{width}d}", "template.name") for i in range(1, request.count + 1)]
         await_group(self.store, project, spec)

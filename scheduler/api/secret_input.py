@@ -37,13 +37,8 @@ def require_secret_use(project: str, spec: dict) -> None:
         identity.require(SECRET_USE, project)
 
 
-def check_secrets_exist(store, project: str, spec: dict) -> None:
-    """NOT_FOUND naming the first referenced secret the project does not hold."""
-    wanted = spec.get("secret_env") or {}
-    if not wanted:
-        return
-    with store.read_lock:
-        state = store.read()
-        for var, name in sorted(wanted.items()):
-            if secret_state.by_name(state, project, name) is None:
-                raise NotFound(f"secret {name!r} (for ${var}) not found in project {project!r}")
+def check_secrets_exist(state, project: str, spec: dict) -> None:
+    """NOT_FOUND naming the first referenced secret the project does not hold (on a read view)."""
+    for var, name in sorted((spec.get("secret_env") or {}).items()):
+        if secret_state.by_name(state, project, name) is None:
+            raise NotFound(f"secret {name!r} (for ${var}) not found in project {project!r}")

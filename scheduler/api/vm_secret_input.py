@@ -54,13 +54,8 @@ def instance_secret_files(spec) -> dict:
     return {"secret_files": dict(spec.secret_files)}
 
 
-def check_secret_files_exist(store, project: str, spec: dict) -> None:
-    """NOT_FOUND naming the first secret file whose secret the project does not hold."""
-    wanted = spec.get("secret_files") or {}
-    if not wanted:
-        return
-    with store.read_lock:
-        state = store.read()
-        for path, name in sorted(wanted.items()):
-            if secret_state.by_name(state, project, name) is None:
-                raise NotFound(f"secret {name!r} (for {path}) not found in project {project!r}")
+def check_secret_files_exist(state, project: str, spec: dict) -> None:
+    """NOT_FOUND naming the first secret file whose secret the project does not hold (on a read view)."""
+    for path, name in sorted((spec.get("secret_files") or {}).items()):
+        if secret_state.by_name(state, project, name) is None:
+            raise NotFound(f"secret {name!r} (for {path}) not found in project {project!r}")

@@ -1,8 +1,6 @@
 """Checks of volume input in the public API; each failure names the field."""
 from __future__ import annotations
 
-import dataclasses
-
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
 from scheduler.state import volumes as v
 
@@ -73,18 +71,17 @@ def find_snapshot(state, project: str, ref: str, field: str = "snapshot") -> dic
     return snapshot
 
 
-def place_near_volumes(store, project: str, spec: dict, placement):
-    """(spec with volume ids, placement limited to the volumes' host) for a new instance."""
+def resolve_volumes(state, project: str, spec: dict) -> dict:
+    """The spec with its volumes' ids (on a read view); the planner keeps the instance on
+    the host that holds them (`_volume_host` in scheduler/placement/planner.py)."""
     if not spec.get("volumes"):
-        return spec, placement
-    with store.read_lock:
-        state = store.read()
-        resolved, hosts = [], set()
-        for item in spec["volumes"]:
-            volume = find_volume(state, project, item["volume"], "spec.volumes.volume")
-            path = vm_path(volume["id"]) if spec.get("kind") == "vm" else item["path"]
-            resolved.append({"volume": volume["name"], "volume_id": volume["id"], "path": path})
-            hosts.add(volume["host_id"])
+        return spec
+    resolved, hosts = [], set()
+    for item in spec["volumes"]:
+        volume = find_volume(state, project, item["volume"], "spec.volumes.volume")
+        path = vm_path(volume["id"]) if spec.get("kind") == "vm" else item["path"]
+        resolved.append({"volume": volume["name"], "volume_id": volume["id"], "path": path})
+        hosts.add(volume["host_id"])
     if len(hosts) > 1:
         raise FailedPrecondition("the instance's volumes live on different hosts")
-    return {**spec, "volumes": resolved}, dataclasses.replace(placement, volume_host=hosts.pop())
+    return {**spec, "volumes": resolved}
