@@ -31,13 +31,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import fcntl
 import os
-import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -45,14 +41,14 @@ from pathlib import Path
 
 import grpc
 
-from common.tls import TlsFiles, ensure_ca, issue, role_name
+from common.tls import TlsFiles
 from proto.v1 import operations_pb2, public_pb2, resources_pb2
 
-from cli import own_certificate, tomlwriter
-from cli.pki import is_current
+from cli import allinone_configs, allinone_pki, own_certificate
 from cli.client import ClusterClient, RetryPolicy
 from cli.errors import RpcFailure
 from cli.settings import CliConfig, default_config_path, write_cli_config
+from cli.allinone_processes import CLI_CONFIG_MARK, Processes, bin_dir, write_atomic
 from cli.allinone_token import ensure_admin_token, token_path
 from cli.allinone_token import read_token as read_admin_token
 
@@ -62,7 +58,6 @@ SCHEDULERS = ("sched-1", "sched-2", "sched-3")
 AGENT = "agent-1"
 ADMIN = "admin"
 LOOPBACK_NAMES = ["127.0.0.1", "localhost"]
-CLI_CONFIG_MARK = "cli.allinone"
 _CLI_HEADER_START = f"Written by `python -m {CLI_CONFIG_MARK} up`"
 _PROBE = RetryPolicy(call_timeout=2.0, budget=0.0)
 
@@ -98,29 +93,6 @@ class Node:
     role: str            # "scheduler" or "agent": its certificate's role too
     api: str             # the address it serves gRPC on
     raft: str = ""       # schedulers only
-
-
-def _bin_dir() -> Path:
-    # Not resolved: the venv's bin directory is where python is, not where it links to.
-    return Path(sys.executable).parent
-
-
-def _daemon_argv(program: str, module: str) -> list[str]:
-    script = _bin_dir() / program
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", module]
-
-
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -160,7 +132,7 @@ class AllInOne:
                            for i, name in enumerate(SCHEDULERS, start=1)]
         self.agent = Node(agent_name, "agent", f"127.0.0.1:{port + 200}")
         self.nodes = {node.name: node for node in [*self.schedulers, self.agent]}
-        self._children: dict[str, subprocess.Popen] = {}
+        self.processes = Processes(self)
 
     @property
     def endpoints(self) -> list[str]:
@@ -227,64 +199,24 @@ class AllInOne:
                           self.home / "images"):
             directory.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o700)
-        ensure_ca(self.ca_dir, self.cluster_name)
-        ca_cert = (self.ca_dir / "ca.crt").read_bytes()
         identities = [(node.name, node.role) for node in self.nodes.values()] + [(ADMIN, "admin")]
-        for name, role in identities:
-            if not is_current(TlsFiles.in_dir(self.tls_dir, name), ca_cert, [role_name(role, name)]):
-                issue(self.ca_dir, self.tls_dir, name, role, LOOPBACK_NAMES)
-        self._ensure_secret()
+        allinone_pki.ensure_identities(self.ca_dir, self.tls_dir, self.cluster_name, identities,
+                                       LOOPBACK_NAMES)
+        allinone_pki.ensure_secret(self.secret_file)
         for node in self.nodes.values():
             self.data_path(node.name).mkdir(parents=True, exist_ok=True, mode=0o700)
         for node in self.schedulers:
-            _write_atomic(self.config_path(node.name), self.scheduler_config(node))
-        _write_atomic(self.config_path(self.agent.name), self.agent_config())
+            write_atomic(self.config_path(node.name), self.scheduler_config(node))
+        write_atomic(self.config_path(self.agent.name), self.agent_config())
         write_cli_config(self.cli_config_path, self.cli_config(), header=self._cli_header())
-
-    def _ensure_secret(self) -> None:
-        self.secret_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.secret_file.exists() or not self.secret_file.read_text().strip():
-            _write_atomic(self.secret_file, secrets.token_hex(32) + "\n", mode=0o600)
-        self.secret_file.chmod(0o600)
 
     def scheduler_config(self, node: Node) -> str:
         """The TOML `thecloud-scheduler --config` reads for `node`."""
-        doc = {
-            "name": node.name,
-            "cluster_name": self.cluster_name,
-            "listen": node.api,
-            "node_listen": self.node_address(node.name),
-            "raft_address": node.raft,
-            "data_dir": self.data_path(node.name),
-            "tls_dir": self.tls_dir,
-            "secret_file": self.secret_file,
-            "metrics_listen": self.metrics_address(node.name),
-            "enroll_listen": self.enroll_address(node.name),
-            "ca_key_file": self.ca_dir / "ca.key",
-            **self.scheduler_overrides,
-            "members": [{"name": m.name, "api": m.api, "raft": m.raft} for m in self.schedulers],
-        }
-        return f"# Written by {CLI_CONFIG_MARK} for {node.name}; rewritten on every `up`.\n" + \
-            tomlwriter.dumps(doc, {"listen": "public API (mTLS)",
-                                   "node_listen": "node API: agents' joins and heartbeats, workers of its own",
-                                   "members": "every scheduler, self included"})
+        return allinone_configs.scheduler_config(self, node)
 
     def agent_config(self) -> str:
         """The TOML `thecloud-agent --config` reads."""
-        doc = {
-            "name": self.agent.name,
-            "listen": self.agent.api,
-            "schedulers": self.endpoints,
-            "scheduler_node_api": self.node_endpoints,
-            "data_dir": self.data_path(self.agent.name),
-            "tls_dir": self.tls_dir,
-            "compute_driver": self.compute_driver,
-            "metrics_listen": self.metrics_address(self.agent.name),
-            "image_file_dirs": [str(d) for d in self.image_file_dirs()],
-            **self.agent_overrides,
-        }
-        return f"# Written by {CLI_CONFIG_MARK} for {self.agent.name}; rewritten on every `up`.\n" + \
-            tomlwriter.dumps(doc)
+        return allinone_configs.agent_config(self)
 
     def image_file_dirs(self) -> list[Path]:
         """Where `cloud image import --file` may take images from on this one-machine cluster:
@@ -352,118 +284,11 @@ class AllInOne:
 
     # --- processes -----------------------------------------------------------
 
-    def command(self, name: str) -> list[str]:
-        node = self._node(name)
-        if node.role == "scheduler":
-            argv = _daemon_argv("thecloud-scheduler", "scheduler.main")
-        else:
-            argv = _daemon_argv("thecloud-agent", "agent.main")
-        return argv + ["--config", str(self.config_path(name))]
-
-    def pid(self, name: str) -> int | None:
-        """The pid of `name` if it is running (checked in /proc, not only the pid file)."""
-        child = self._children.get(name)
-        if child is not None:
-            if child.poll() is None:
-                # Ours and alive; right after the fork /proc still shows our own command
-                # line until the exec, which must not read as "someone else's pid".
-                return child.pid
-            self._children.pop(name, None)
-        try:
-            pid = int(self.pid_path(name).read_text().strip())
-        except (OSError, ValueError):
-            return None
-        proc = Path(f"/proc/{pid}")
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError):
-            return None
-        # A zombie is dead; a recycled pid belongs to someone else.
-        if state == "Z" or str(self.config_path(name)) not in cmdline:
-            return None
-        return pid
-
-    def start_node(self, name: str) -> int:
-        """Start `name` in the background unless it already runs; returns its pid."""
-        node = self._node(name)
-        pid = self.pid(node.name)
-        if pid is not None:
-            return pid
-        if not self.config_path(name).exists():
-            self.prepare()
-        log = self.log_path(name)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
-            out.write(f"--- {CLI_CONFIG_MARK}: starting {name} at "
-                      f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
-            out.flush()
-            child = subprocess.Popen(self.command(name), stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     cwd=self.data_path(name),
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self._children[name] = child
-        _write_atomic(self.pid_path(name), f"{child.pid}\n")
-        return child.pid
-
-    def stop_node(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-        """Send `sig` to `name`. For a terminating signal, wait (SIGKILL after `timeout`).
-
-        Other signals (SIGSTOP, SIGCONT, SIGHUP) are only delivered: SIGSTOP freezes a
-        node, which a test can use to make it unreachable without closing its sockets.
-        """
-        self._signal_all({name: self.pid(name)}, sig, timeout)
-
-    def _signal_all(self, pids: dict[str, int | None], sig: int, timeout: float) -> None:
-        pids = {name: pid for name, pid in pids.items() if pid is not None}
-        for pid in pids.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-                if sig != signal.SIGKILL and sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-                    os.kill(pid, signal.SIGCONT)  # a frozen node must wake up to exit
-        if sig not in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):
-            return
-        if not self._wait_gone(pids, timeout):
-            for name in pids:
-                pid = self.pid(name)
-                if pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-            self._wait_gone(pids, 5.0)
-        for name in pids:
-            child = self._children.pop(name, None)
-            if child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=1)
-            if self.pid(name) is None:
-                self.pid_path(name).unlink(missing_ok=True)
-
-    def _wait_gone(self, pids: dict[str, int], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if all(self.pid(name) is None for name in pids):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.1)
-
     # --- the whole cluster ---------------------------------------------------
-
-    @contextlib.contextmanager
-    def _locked(self):
-        """One `up` or `down` at a time per home."""
-        lock = self.home / "run" / "allinone.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock, "w") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
 
     def up(self, wait: bool = True, timeout: float = 60.0) -> None:
         """Prepare, start every daemon that is not running, and wait until healthy."""
-        with self._locked():
+        with self.processes.locked():
             self.prepare()
             for name in self.nodes:
                 self.start_node(name)
@@ -479,12 +304,12 @@ class AllInOne:
         """
         if not self.home.exists():
             return []
-        with self._locked():
+        with self.processes.locked():
             pids = {name: self.pid(name) for name in self.nodes}
             running = [name for name, pid in pids.items() if pid is not None]
             # The agent first, so that it does not spend its last seconds missing schedulers.
-            self._signal_all({self.agent.name: pids.pop(self.agent.name)}, signal.SIGTERM, timeout)
-            self._signal_all(pids, signal.SIGTERM, timeout)
+            self.processes.signal_all({self.agent.name: pids.pop(self.agent.name)}, signal.SIGTERM, timeout)
+            self.processes.signal_all(pids, signal.SIGTERM, timeout)
             for name in self.nodes:
                 self.pid_path(name).unlink(missing_ok=True)
             if purge:
@@ -546,6 +371,22 @@ class AllInOne:
         raise AllInOneError(self._report(
             f"not healthy after {timeout:g}s: {'; '.join(found)}", suspects))
 
+    # --- processes (cli/allinone_processes.py) -------------------------------
+
+    def command(self, name: str) -> list[str]:
+        return self.processes.command(name)
+
+    def pid(self, name: str) -> int | None:
+        return self.processes.pid(name)
+
+    def start_node(self, name: str) -> int:
+        """Start `name` in the background unless it already runs; returns its pid."""
+        return self.processes.start(name)
+
+    def stop_node(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """Send `sig` to `name`; for a terminating signal, wait (SIGKILL after `timeout`)."""
+        self.processes.stop(name, sig, timeout)
+
     def _report(self, headline: str, names: list[str]) -> str:
         parts = [headline]
         for name in names:
@@ -574,7 +415,7 @@ def _print_status(cluster: AllInOne) -> int:
 
 
 def _print_next_steps(cluster: AllInOne, cli_config: Path, installed: bool) -> None:
-    cloud = _bin_dir() / "cloud"
+    cloud = bin_dir() / "cloud"
     on_path = shutil.which("cloud") == str(cloud)
     leader = ""
     with contextlib.suppress(RpcFailure), cluster.client() as client:

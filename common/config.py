@@ -26,7 +26,7 @@ class ConfigError(ValueError):
     pass
 
 
-def _coerce(name: str, kind, value):
+def coerce(name: str, kind, value):
     origin = typing.get_origin(kind) or kind
     try:
         if origin is bool:
@@ -73,7 +73,7 @@ def load(cls, path: Path | None, env_prefix: str, overrides: dict | None = None)
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = value
-    return cls(**{name: _coerce(name, hints[name], value) for name, value in values.items()})
+    return cls(**{name: coerce(name, hints[name], value) for name, value in values.items()})
 
 
 def _toml_value(value) -> str:

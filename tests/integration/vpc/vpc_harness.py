@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli import allinone_ports  # noqa: E402
-from cli.allinone import AllInOne, Node, _write_atomic
+from cli.allinone import AllInOne, Node
+from cli.allinone_processes import write_atomic as _write_atomic
 from cli import tomlwriter
 from cli.client import ClusterClient
 from common.tls import TlsFiles, issue
