@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agent.compute.imagefetch import FetchPolicy, check_allow
 from agent.compute.select import DRIVERS, driver_names
+from common.metrics_options import MetricsOptions
 from common.config import ConfigError, load, option
 from common.ids import NAME_RE
 from common.units import parse_size
@@ -34,7 +35,7 @@ def _check_address(field: str, value: str) -> None:
 
 
 @dataclass
-class AgentConfig:
+class AgentConfig(MetricsOptions):
     name: str = option(socket.gethostname().split(".")[0].lower(),
                        "This host's name in the cluster; also names its certificate <tls_dir>/<name>.crt.")
     listen: str = option("127.0.0.1:7300", "Address (host:port) the Agent API listens on.")
@@ -64,12 +65,6 @@ class AgentConfig:
     log_json: bool = option(False, "Log one JSON object per line instead of plain text.")
     network_driver: str = option("linuxbridge", "VPC network driver: linuxbridge, or none (no VPC ports on this host).")
     vtep_address: str = option("", "Underlay IPv4 address of this host's VXLAN tunnels; empty: the address part of `advertise` (else `listen`) when it is an IPv4 address.")
-    metrics_listen: str = option("", "Address (host:port; a bare port: loopback) of the Prometheus /metrics "
-                                     "endpoint; empty: off. Keep it on loopback or a management network.")
-    metrics_token_file: str = option("", "File holding a bearer token every scrape must send; empty: none.")
-    metrics_tls_cert: str = option("", "Certificate (PEM) to serve /metrics over HTTPS; empty: plain HTTP.")
-    metrics_tls_key: str = option("", "Key of `metrics_tls_cert`.")
-    metrics_client_ca: str = option("", "CA (PEM) whose client certificates alone may scrape (needs metrics_tls_cert).")
     storage_driver: str = option("file", "Volume storage driver: lvm (a thin pool in `storage_lvm_vg`), file (qcow2 files in `storage_dir`), or none.")
     storage_lvm_vg: str = option("thecloud", "The LVM volume group holding the thin pool (lvm driver).")
     storage_lvm_pool: str = option("thecloud-pool", "The thin pool in `storage_lvm_vg`; created in 90% of the free space when missing.")
@@ -79,11 +74,6 @@ class AgentConfig:
     @property
     def advertise_address(self) -> str:
         return self.advertise or self.listen
-
-    def metrics_access(self):
-        from common.metricsserve import MetricsAccess
-        return MetricsAccess(self.metrics_token_file, self.metrics_tls_cert, self.metrics_tls_key,
-                             self.metrics_client_ca)
 
     @property
     def node_api_addresses(self) -> list[str]:

@@ -95,7 +95,9 @@ def _toml_value(value) -> str:
 def render(obj, with_help: bool = True) -> str:
     """TOML for a config object (its current values), each option preceded by its help."""
     lines = []
-    for field in dataclasses.fields(obj):
+    own = set(type(obj).__dict__.get("__annotations__", {}))
+    # The daemon's own options first, then those it shares (common/metrics_options.py).
+    for field in sorted(dataclasses.fields(obj), key=lambda f: f.name not in own):
         if with_help:
             lines.append(f"# {field.metadata.get('help', '')}")
         lines.append(f"{field.name} = {_toml_value(getattr(obj, field.name))}")

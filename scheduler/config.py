@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.metrics_options import MetricsOptions
 from common.config import ConfigError, load, option
 
 
@@ -17,7 +18,7 @@ class Member:
 
 
 @dataclass
-class SchedulerConfig:
+class SchedulerConfig(MetricsOptions):
     name: str = option("sched-1", "This node's name; must be one of `members`.")
     cluster_name: str = option("thecloud", "The cluster's name, shown by `cloud cluster status`.")
     listen: str = option("127.0.0.1:7101", "Address of the public API (mTLS); it serves the node API too, "
@@ -50,12 +51,6 @@ class SchedulerConfig:
     audit_retention_days: float = option(90.0, "Audit log entries older than this are dropped; 0: keep.")
     audit_refusal_window: float = option(60.0, "Seconds over which repeated refusals of one caller, source, "
                                                "method and outcome are folded into one audit entry.")
-    metrics_listen: str = option("", "Address (host:port; a bare port: loopback) of the Prometheus /metrics "
-                                     "endpoint; empty: off. Keep it on loopback or a management network.")
-    metrics_token_file: str = option("", "File holding a bearer token every scrape must send; empty: none.")
-    metrics_tls_cert: str = option("", "Certificate (PEM) to serve /metrics over HTTPS; empty: plain HTTP.")
-    metrics_tls_key: str = option("", "Key of `metrics_tls_cert`.")
-    metrics_client_ca: str = option("", "CA (PEM) whose client certificates alone may scrape (needs metrics_tls_cert).")
     enroll_listen: str = option("", "Address of the enrollment endpoint (server-only TLS, join tokens); empty: off.")
     ca_key_file: Path = option(Path("/etc/thecloud/ca/ca.key"), "The cluster CA's key, to sign enrolling nodes' certificates (mode 0600).")
     certificate_lifetime: float = option(30 * 86400.0, "Seconds a certificate signed at enrollment or renewal is valid; "
@@ -83,11 +78,6 @@ class SchedulerConfig:
                                        "underlay; empty: no floating IPs.")
     usage_write_interval: float = option(30.0, "A host's usage figures are written through Raft at most "
                                                "this often (changes of state are written at once).")
-
-    def metrics_access(self):
-        from common.metricsserve import MetricsAccess
-        return MetricsAccess(self.metrics_token_file, self.metrics_tls_cert, self.metrics_tls_key,
-                             self.metrics_client_ca)
 
     def member_list(self) -> list[Member]:
         members = [Member(**m) for m in self.members] or [Member(self.name, self.listen, self.raft_address)]
