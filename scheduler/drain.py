@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from common.errors import CloudError
+from scheduler.mover import DRAIN, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import evacuation
 from scheduler.state import placement as rules
@@ -35,11 +36,6 @@ def drain_domain(host: dict) -> str:
     return f"host={host['name']}"
 
 
-def movable(instance: dict) -> bool:
-    return (instance["state"] not in (r.DELETING,) and instance["desired_state"] == r.DESIRED_RUNNING
-            and instance["spec"].get("restart_policy", "never") != "never")
-
-
 def orphans(observed: dict, desired: dict) -> list[str]:
     """Instance ids an agent runs that are no longer its host's own (moved or purged)."""
     return sorted(set(observed) - set(desired))
@@ -49,7 +45,7 @@ class Drainer:
     def __init__(self, store, proposer, config):
         self.store = store
         self.proposer = proposer
-        self.planner = Planner(Settings.from_config(config))
+        self.mover = Mover(Planner(Settings.from_config(config)))
 
     def run(self) -> int:
         """Propose the moves of the current wave; returns how many were proposed."""
@@ -69,9 +65,9 @@ class Drainer:
             for domain in sorted(waves):
                 overlay = Overlay()
                 for host in sorted(waves[domain], key=lambda h: h["name"]):
-                    for instance in state.instances_on(host["id"]):
-                        if len(moves) >= MOVES_PER_PASS or not movable(instance):
-                            continue
+                    for instance in self.mover.candidates(DRAIN, state, state.instances_on(host["id"])):
+                        if len(moves) >= MOVES_PER_PASS:
+                            break
                         moves.append(self._decide(state, host, instance, overlay))
                 if moves:
                     break
@@ -83,12 +79,8 @@ class Drainer:
 
     def _decide(self, state, host: dict, instance: dict, overlay: Overlay):
         try:
-            request = self.planner.request(state, instance["project"], instance["spec"])
-            decision = self.planner.place(state, request, overlay)
+            move = self.mover.decide(DRAIN, state, instance, host["id"], overlay)
         except CloudError as err:
             log.info("draining %s: no host for %s yet: %s", host["name"], instance["name"], err)
             return None
-        return ("instance.move", {
-            "id": instance["id"], "from_host_id": host["id"], "to_host_id": decision.host_id,
-            "overcommit": request.overcommit, "reserved": request.reserved,
-            "reason": f"moved from {host['name']} ({rules.schedulable(host)})"})
+        return ("instance.move", move.args(reason=f"moved from {host['name']} ({rules.schedulable(host)})"))

@@ -25,6 +25,7 @@ from common.errors import CloudError
 from common.ids import new_id
 from scheduler.leader_loop import LeaderLoop
 from scheduler.placement import groups as g
+from scheduler.mover import EVACUATION, Blocked, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import evacuation as ev
 from scheduler.state import placement as rules
@@ -36,34 +37,23 @@ DEFAULT_PARALLEL = 4
 MOVE_ATTEMPTS = 3      # apply refusing a move this often (a race each time) blocks the instance
 
 
-def local_volume(state, instance: dict, host_id: str) -> str:
-    """The name of a volume of `instance` living on `host_id` ('' if none)."""
-    for item in instance["spec"].get("volumes", ()):
-        volume = state.volumes.get(item.get("volume_id", ""))
-        if volume is None or volume.get("host_id") == host_id:
-            return item.get("volume") or item.get("volume_id", "")
-    return ""
-
-
-def classify(state, planner: Planner, host: dict, instance: dict, overlay: Overlay) -> dict:
+def classify(state, mover: Mover, host: dict, instance: dict, overlay: Overlay) -> dict:
     """The plan item of one instance of `host`: planned (with the host placement would
     choose now) or blocked (with the reason)."""
     item = {"name": instance["name"], "project": instance["project"], "status": ev.PLANNED,
             "reason": "", "to_host_id": "", "attempts": 0}
-    volume = local_volume(state, instance, host["id"])
-    if volume:
-        return dict(item, status=ev.BLOCKED, reason=f"volume {volume} lives on this host (volumes do not move)")
     try:
-        request = planner.request(state, instance["project"], instance["spec"])
-        decision = planner.place(state, request, overlay)
+        move = mover.decide(EVACUATION, state, instance, host["id"], overlay)
+    except Blocked as err:
+        return dict(item, status=ev.BLOCKED, reason=str(err))
     except CloudError as err:
         return dict(item, status=ev.BLOCKED, reason=f"no host can take it: {err}")
-    return dict(item, to_host_id=decision.host_id)
+    return dict(item, to_host_id=move.to_host_id)
 
 
-def movable_instances(state, host_id: str) -> list[dict]:
+def movable_instances(state, mover: Mover, host_id: str) -> list[dict]:
     """The instances of the host an evacuation is about (being deleted: nothing to move)."""
-    return [i for i in state.instances_on(host_id) if i["state"] != r.DELETING]
+    return mover.candidates(EVACUATION, state, state.instances_on(host_id))
 
 
 class _Cordoned:
@@ -81,9 +71,9 @@ class _Cordoned:
 def plan(state, planner: Planner, host: dict) -> dict:
     """{instance id: item} for every instance of `host`, in name order; placements
     decided together so that planned moves do not overfill one target."""
-    overlay, view = Overlay(), _Cordoned(state, host)
-    return {i["id"]: classify(view, planner, host, i, overlay)
-            for i in sorted(movable_instances(state, host["id"]), key=lambda i: i["name"])}
+    mover, overlay, view = Mover(planner), Overlay(), _Cordoned(state, host)
+    return {i["id"]: classify(view, mover, host, i, overlay)
+            for i in sorted(movable_instances(state, mover, host["id"]), key=lambda i: i["name"])}
 
 
 @dataclasses.dataclass
@@ -133,7 +123,7 @@ def _follow(state, record: dict, instance_id: str, item: dict) -> dict | None:
 
 def step(state, planner: Planner, record: dict) -> Step:
     """The next moves (up to `parallel` in flight) and the items that changed."""
-    result = Step()
+    result, mover = Step(), Mover(planner)
     host = state.hosts.get(record["host_id"])
     items = {k: dict(v) for k, v in record["items"].items()}
     for instance_id, item in sorted(items.items()):
@@ -146,9 +136,9 @@ def step(state, planner: Planner, record: dict) -> Step:
         # still finish. One that had nothing left to do simply ended.
         left = any(item["status"] in ev.OPEN for item in items.values())
         return dataclasses.replace(result, finish=ev.CANCELLED if left else ev.DONE)
-    for instance in sorted(movable_instances(state, host["id"]), key=lambda i: i["name"]):
+    for instance in sorted(movable_instances(state, mover, host["id"]), key=lambda i: i["name"]):
         if instance["id"] not in items:     # placed just before the cordon committed
-            items[instance["id"]] = result.items[instance["id"]] = classify(state, planner, host, instance,
+            items[instance["id"]] = result.items[instance["id"]] = classify(state, mover, host, instance,
                                                                             Overlay())
     overlay = Overlay()     # the moves of this pass count against their targets
     in_flight = sum(1 for item in items.values() if item["status"] == ev.MOVING)
@@ -162,15 +152,13 @@ def step(state, planner: Planner, record: dict) -> Step:
             items[instance_id] = result.items[instance_id] = dict(
                 item, status=ev.BLOCKED, reason=item["reason"] or "its moves kept being refused")
             continue
-        decided = classify(state, planner, host, instance, overlay)
-        if decided["status"] == ev.BLOCKED:
-            items[instance_id] = result.items[instance_id] = dict(item, status=ev.BLOCKED,
-                                                                  reason=decided["reason"])
+        try:
+            move = mover.decide(EVACUATION, state, instance, host["id"], overlay)
+        except CloudError as err:
+            reason = str(err) if isinstance(err, Blocked) else f"no host can take it: {err}"
+            items[instance_id] = result.items[instance_id] = dict(item, status=ev.BLOCKED, reason=reason)
             continue
-        request = planner.request(state, instance["project"], instance["spec"])
-        result.moves.append({"id": instance_id, "from_host_id": host["id"], "to_host_id": decided["to_host_id"],
-                             "evacuation_id": record["id"], "overcommit": request.overcommit,
-                             "reserved": request.reserved})
+        result.moves.append(move.args(evacuation_id=record["id"]))
         in_flight += 1
     if not result.moves and not any(item["status"] in ev.OPEN for item in items.values()):
         result.finish = ev.DONE

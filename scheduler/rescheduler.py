@@ -12,37 +12,30 @@ from __future__ import annotations
 import logging
 
 from common.errors import CloudError, ResourceExhausted
+from scheduler.mover import HOST_LOSS, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
 
 
-def movable(instance: dict, hosts: dict) -> bool:
-    host = hosts.get(instance["host_id"])
-    return (instance["state"] == r.LOST and instance["desired_state"] == r.DESIRED_RUNNING
-            and instance["spec"].get("restart_policy", "never") != "never"
-            and (host is None or host["state"] == r.HOST_DOWN))
-
-
 class Rescheduler:
     def __init__(self, store, proposer, config):
         self.store = store
         self.proposer = proposer
-        self.planner = Planner(Settings.from_config(config))
+        self.mover = Mover(Planner(Settings.from_config(config)))
 
     def run(self) -> int:
         """Propose a new host for every movable instance; returns how many were proposed."""
         commands, waiting = [], []
         with self.store.read_lock:
             state = self.store.read()
-            lost = sorted((i for i in state.instances.values() if movable(i, state.hosts)),
+            lost = sorted(self.mover.candidates(HOST_LOSS, state, state.instances.values()),
                           key=lambda i: i["created_ms"])
             overlay = Overlay()    # the moves decided in this pass count against their hosts
             for instance in lost:
                 try:
-                    request = self.planner.request(state, instance["project"], instance["spec"])
-                    decision = self.planner.place(state, request, overlay)
+                    move = self.mover.decide(HOST_LOSS, state, instance, instance["host_id"], overlay)
                 except ResourceExhausted as err:
                     reason = f"waiting for a host: {err}"
                     if instance.get("reason") != reason:
@@ -53,8 +46,8 @@ class Rescheduler:
                     log.info("not moving %s: %s", instance["name"], err)
                     continue
                 commands.append(("instance.reschedule", {
-                    "id": instance["id"], "from_host_id": instance["host_id"], "host_id": decision.host_id,
-                    "overcommit": request.overcommit, "reserved": request.reserved}))
+                    "id": move.instance_id, "from_host_id": move.from_host_id, "host_id": move.to_host_id,
+                    "overcommit": move.overcommit, "reserved": move.reserved}))
         if commands or waiting:
             results = self.proposer.propose_many(commands + waiting)
             for (_, args), result in zip(commands, results):
