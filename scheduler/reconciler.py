@@ -20,8 +20,8 @@ from common import requestid
 from common.errors import CloudError
 from proto.v1 import agent_pb2
 from scheduler.leader_loop import LeaderLoop
+from scheduler.observed import differs, observed_args, state_from_pb, state_to_pb
 from scheduler.api import convert
-from scheduler.api.node import differs, observed_args
 from scheduler import host_health, liveness
 from scheduler.host_health import HostHealth
 from scheduler.proposer import now_ms
@@ -47,10 +47,10 @@ def needs_ensure(instance: dict, observed) -> bool:
         return False
     policy = instance["spec"].get("restart_policy", "never")
     if instance["desired_state"] == r.DESIRED_STOPPED:
-        return observed is not None and observed.state == convert.state_to_pb(r.RUNNING)
+        return observed is not None and observed.state == state_to_pb(r.RUNNING)
     if observed is None:
         return policy != "never"
-    state = convert.state_from_pb(observed.state)
+    state = state_from_pb(observed.state)
     if state in (r.STOPPED, r.FAILED):
         return policy == "always" or (policy == "on-failure" and (state == r.FAILED or observed.exit_code))
     return False
@@ -218,7 +218,7 @@ class Reconciler(LeaderLoop):
                 desired_state=instance["desired_state"], host_id=instance["host_id"],
                 **guest_fields(self.store, self.config.secret_file, instance)),
                 timeout=timeout)
-        if result.state == convert.state_to_pb(r.FAILED):
+        if result.state == state_to_pb(r.FAILED):
             self._delay(instance["id"])
         else:
             self._backoff.pop(instance["id"], None)

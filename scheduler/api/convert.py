@@ -6,14 +6,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from proto.v1 import resources_pb2 as pb
 from scheduler.api import network_convert
 from scheduler.api import volume_convert
+from scheduler.observed import state_from_pb, state_to_pb  # noqa: F401  (the API's converters use them)
 from scheduler.state import records as r
-
-_INSTANCE_STATES = {
-    r.PENDING: pb.INSTANCE_STATE_PENDING, r.RUNNING: pb.INSTANCE_STATE_RUNNING,
-    r.STOPPED: pb.INSTANCE_STATE_STOPPED, r.FAILED: pb.INSTANCE_STATE_FAILED,
-    r.DELETING: pb.INSTANCE_STATE_DELETING, r.LOST: pb.INSTANCE_STATE_LOST,
-}
-_STATE_NAMES = {value: key for key, value in _INSTANCE_STATES.items()}
 
 
 def timestamp(ms: int) -> Timestamp | None:
@@ -22,14 +16,6 @@ def timestamp(ms: int) -> Timestamp | None:
     ts = Timestamp()
     ts.FromMilliseconds(int(ms))
     return ts
-
-
-def state_to_pb(state: str) -> int:
-    return _INSTANCE_STATES.get(state, pb.INSTANCE_STATE_UNSPECIFIED)
-
-
-def state_from_pb(value: int) -> str:
-    return _STATE_NAMES.get(value, r.FAILED)
 
 
 def resources_pb(res: dict) -> pb.Resources:
