@@ -15,11 +15,12 @@ from typing import Iterator
 from agent.compute.base import InstanceSpec
 from agent.compute.vmdisk import VolumeDisk
 from agent.fencing import TermFence
+from agent.host_spec import RequestedSpec
 from agent.storage import base as storage
 from agent.storage.host import HostVolumes
 from common import errors
 from common.errors import InvalidArgument, rpc_errors
-from proto.v1 import volumes_pb2, volumes_pb2_grpc
+from proto.v1 import agent_pb2, volumes_pb2, volumes_pb2_grpc
 
 _ID_RE = re.compile(r"^[a-z]-[0-9a-f]{4,32}\Z")
 
@@ -47,9 +48,13 @@ def _check_id(value: str, field: str) -> str:
     return value
 
 
-def attach_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb, spec: InstanceSpec) -> InstanceSpec:
-    """`spec` with its volumes mounted on the host and bound into the instance (`mounts`)."""
-    wanted = [(_check_id(item.volume_id, "spec.volumes.volume_id"), item.path) for item in spec_pb.volumes]
+def attach_volumes(volumes: HostVolumes | None, instance_id: str, requested: RequestedSpec,
+                   spec: InstanceSpec) -> InstanceSpec:
+    """`spec` with the host spec's volumes mounted on the host and bound into the
+    instance (`mounts`), or as a VM's disks."""
+    field = requested.field
+    wanted = [(_check_id(item.volume_id, field("volumes.volume_id")), item.path)
+              for item in requested.spec.volumes]
     if not wanted:
         return spec
     if volumes is None:
@@ -60,7 +65,7 @@ def attach_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb, spec:
         raise errors.FailedPrecondition(f"volumes attach to containers and VMs, not to a {spec.kind}")
     for _, path in wanted:
         if not path.startswith("/"):
-            raise InvalidArgument("spec.volumes.path", f"{path!r} is not an absolute path")
+            raise InvalidArgument(field("volumes.path"), f"{path!r} is not an absolute path")
     with storage_errors():
         binds = volumes.mount_for(instance_id, wanted)
     return dataclasses.replace(spec, mounts=tuple(binds))
@@ -83,11 +88,12 @@ def vm_disk_grower(driver):
     return None
 
 
-def settle_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb) -> None:
+def settle_volumes(volumes: HostVolumes | None, instance_id: str,
+                   host_spec: agent_pb2.HostInstanceSpec) -> None:
     """After the instance converged: unmount what it no longer has."""
     if volumes is not None:
         with storage_errors():
-            volumes.settle(instance_id, {item.volume_id for item in spec_pb.volumes})
+            volumes.settle(instance_id, {item.volume_id for item in host_spec.volumes})
 
 
 def release_volumes(volumes: HostVolumes | None, instance_id: str) -> None:

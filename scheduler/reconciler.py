@@ -19,17 +19,15 @@ import grpc
 from common import requestid
 from common.errors import CloudError
 from proto.v1 import agent_pb2
+from scheduler.agent_spec import ensure_request
 from scheduler.leader_loop import LeaderLoop
 from scheduler.observed import differs, observed_args, state_from_pb, state_to_pb
-from scheduler.api import convert
 from scheduler import host_health, liveness
 from scheduler.host_health import HostHealth
 from scheduler.proposer import now_ms
 from scheduler.drain import Drainer, orphans
 from scheduler.reconcile_pacing import ReconcilePacer
 from scheduler.rescheduler import Rescheduler
-from scheduler.secrets.delivery import spec_with_secrets
-from scheduler.secrets.vm_delivery import guest_fields
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -211,13 +209,8 @@ class Reconciler(LeaderLoop):
         # Under the id of the request that asked for it, so the agent's log names it too.
         with requestid.bound(instance.get("trace_id")):
             log.info("ensuring %s (%s) is %s", instance["name"], instance["id"], instance["desired_state"])
-            result = stub.EnsureInstance(agent_pb2.EnsureInstanceRequest(
-                fence=fence, instance_id=instance["id"], name=instance["name"], project=instance["project"],
-                spec=spec_with_secrets(self.store, self.config.secret_file, instance,
-                                       convert.spec_pb(instance["spec"])),
-                desired_state=instance["desired_state"], host_id=instance["host_id"],
-                **guest_fields(self.store, self.config.secret_file, instance)),
-                timeout=timeout)
+            result = stub.EnsureInstance(
+                ensure_request(self.store, self.config.secret_file, instance, fence), timeout=timeout)
         if result.state == state_to_pb(r.FAILED):
             self._delay(instance["id"])
         else:

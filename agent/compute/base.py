@@ -10,7 +10,7 @@ from typing import Mapping
 
 from agent.compute.vmdisk import VolumeDisk
 from agent.compute.vmspec import VmSpec
-from proto.v1 import node_pb2, resources_pb2
+from proto.v1 import agent_pb2, node_pb2, resources_pb2
 
 RUNNING = "running"
 STOPPED = "stopped"
@@ -42,14 +42,16 @@ class InstanceSpec:
     carries_secrets: bool = False
 
     @classmethod
-    def from_proto(cls, spec: resources_pb2.InstanceSpec) -> "InstanceSpec":
+    def from_proto(cls, spec: agent_pb2.HostInstanceSpec) -> "InstanceSpec":
+        """From the call's host spec (agent/host_spec.py), before the servicer adds what
+        only this host knows: mounted volumes, VM disks, the NIC's bridge and tap."""
         return cls(image=spec.image, vcpus=spec.vcpus, memory_bytes=spec.memory_bytes,
                    disk_bytes=spec.disk_bytes, command=tuple(spec.command),
                    env=tuple(sorted(spec.env.items())),
                    restart_policy=spec.restart_policy or "never", kind=spec.kind or "container",
-                   vpc_port=bool(spec.subnet),
+                   vpc_port=spec.vpc_port,
                    vm=VmSpec.from_proto(spec) if spec.kind == "vm" else None,
-                   carries_secrets=bool(spec.secret_env))
+                   carries_secrets=spec.env_from_secrets)
 
     def _canonical(self) -> bytes:
         return json.dumps({

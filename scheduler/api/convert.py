@@ -8,6 +8,7 @@ from scheduler.api import network_convert
 from scheduler.api import volume_convert
 from scheduler.observed import state_from_pb, state_to_pb  # noqa: F401  (the API's converters use them)
 from scheduler.state import records as r
+from scheduler.vm_image_pb import vm_image_pb
 
 
 def timestamp(ms: int) -> Timestamp | None:
@@ -52,10 +53,7 @@ def spec_pb(spec: dict) -> pb.InstanceSpec:
 
 
 def _vm_image_pb(spec: dict):
-    if not spec.get("vm_image"):
-        return None
-    from scheduler.api.vm_convert import vm_image_pb   # it builds on this module
-    return vm_image_pb(spec["vm_image"])
+    return vm_image_pb(spec["vm_image"]) if spec.get("vm_image") else None
 
 
 def instance_pb(record: dict, hosts: dict) -> pb.Instance:
