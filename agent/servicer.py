@@ -121,7 +121,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
             self.fence.admit(request.fence.term, request.fence.leader)
             record = self.journal.instance(instance_id)
             try:
-                spec = attach_volumes(self.volumes, instance_id, wanted, spec)
+                spec = attach_volumes(self.volumes, instance_id, wanted, spec, self.driver.for_kind(spec.kind))
             except CloudError as err:
                 return Observed(instance_id, State.INSTANCE_STATE_FAILED, reason=f"volumes: {err}").to_proto()
             try:

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from typing import Iterator
 
-from agent.compute.base import InstanceSpec
+from agent.compute.base import Capability, ComputeDriver, InstanceSpec
 from agent.compute.vmdisk import VolumeDisk
 from agent.fencing import TermFence
 from agent.host_spec import RequestedSpec
@@ -49,9 +49,10 @@ def _check_id(value: str, field: str) -> str:
 
 
 def attach_volumes(volumes: HostVolumes | None, instance_id: str, requested: RequestedSpec,
-                   spec: InstanceSpec) -> InstanceSpec:
+                   spec: InstanceSpec, driver: ComputeDriver | None) -> InstanceSpec:
     """`spec` with the host spec's volumes mounted on the host and bound into the
-    instance (`mounts`), or as a VM's disks."""
+    instance (`mounts`), or as a VM's disks; `driver` runs the instance's kind here.
+    FailedPrecondition when this host cannot give the instance its volumes."""
     field = requested.field
     wanted = [(_check_id(item.volume_id, field("volumes.volume_id")), item.path)
               for item in requested.spec.volumes]
@@ -59,10 +60,11 @@ def attach_volumes(volumes: HostVolumes | None, instance_id: str, requested: Req
         return spec
     if volumes is None:
         raise errors.FailedPrecondition("this agent has no storage driver for volumes")
-    if spec.kind == "vm":
+    if driver is None:
+        raise errors.FailedPrecondition(f"this host runs no instances of kind {spec.kind!r}")
+    if driver.supports(Capability.DISK_HOTPLUG):
         return vm_disks(volumes, instance_id, [volume_id for volume_id, _ in wanted], spec)
-    if spec.kind != "container":
-        raise errors.FailedPrecondition(f"volumes attach to containers and VMs, not to a {spec.kind}")
+    driver.require(Capability.VOLUME_MOUNTS)
     for _, path in wanted:
         if not path.startswith("/"):
             raise InvalidArgument(field("volumes.path"), f"{path!r} is not an absolute path")
@@ -79,13 +81,10 @@ def vm_disks(volumes: HostVolumes, instance_id: str, volume_ids: list[str], spec
         VolumeDisk(volume_id, disk.path, disk.source_type, disk.format) for volume_id, disk in opened))
 
 
-def vm_disk_grower(driver):
-    """The compute driver's hook that lets a running VM see its volume grow (libvirt), or None."""
-    for candidate in getattr(driver, "drivers", [driver]):   # a KindRouter holds several
-        grow = getattr(candidate, "grow_volume_disk", None)
-        if grow is not None:
-            return grow
-    return None
+def vm_disk_grower(driver: ComputeDriver):
+    """The compute driver's hook that lets a running VM see its volume grow, or None when
+    it cannot (no DISK_GROWTH: e.g. docker alone)."""
+    return driver.grow_volume_disk if driver.supports(Capability.DISK_GROWTH) else None
 
 
 def settle_volumes(volumes: HostVolumes | None, instance_id: str,
