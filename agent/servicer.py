@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Iterator
 
-from agent import validation, vm_guest
+from agent import host_spec, validation, vm_guest
 from agent.compute.base import ComputeDriver, InstanceSpec, Observed, State
 from agent.fencing import TermFence
 from agent.journal import Journal
@@ -111,20 +111,21 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
 
     @rpc_errors
     def EnsureInstance(self, request, context):
-        validation.check_ensure(request)
-        vm_guest.check_request(request)
+        wanted = host_spec.requested(request)
+        validation.check_ensure(request, wanted)
+        vm_guest.check_guest(wanted)
         self._check_host(request.host_id)
         instance_id = request.instance_id
-        spec = InstanceSpec.from_proto(request.spec)
+        spec = InstanceSpec.from_proto(wanted.spec)
         with self._locks.hold(instance_id):
             self.fence.admit(request.fence.term, request.fence.leader)
             record = self.journal.instance(instance_id)
             try:
-                spec = attach_volumes(self.volumes, instance_id, request.spec, spec)
+                spec = attach_volumes(self.volumes, instance_id, wanted, spec, self.driver.for_kind(spec.kind))
             except CloudError as err:
                 return Observed(instance_id, State.INSTANCE_STATE_FAILED, reason=f"volumes: {err}").to_proto()
             try:
-                spec = vm_guest.with_guest(spec, instance_id, request, self.network)
+                spec = vm_guest.with_guest(spec, instance_id, wanted.spec, self.network)
             except CloudError as err:
                 return Observed(instance_id, State.INSTANCE_STATE_FAILED, reason=f"network: {err}").to_proto()
             observed = self.driver.ensure(
@@ -136,7 +137,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
                 self.driver.spec_hash(spec), request.desired_state,
                 last_error=observed.reason if failed_without_runtime else "")
             if observed.runtime_id:
-                settle_volumes(self.volumes, instance_id, request.spec)
+                settle_volumes(self.volumes, instance_id, wanted.spec)
         if observed.state == State.INSTANCE_STATE_FAILED:
             log.warning("instance %s failed: %s", instance_id, observed.reason,
                         extra={"instance_id": instance_id})

@@ -12,14 +12,15 @@ import dataclasses
 import re
 from typing import Iterator
 
-from agent.compute.base import InstanceSpec
+from agent.compute.base import Capability, ComputeDriver, InstanceSpec
 from agent.compute.vmdisk import VolumeDisk
 from agent.fencing import TermFence
+from agent.host_spec import RequestedSpec
 from agent.storage import base as storage
 from agent.storage.host import HostVolumes
 from common import errors
 from common.errors import InvalidArgument, rpc_errors
-from proto.v1 import volumes_pb2, volumes_pb2_grpc
+from proto.v1 import agent_pb2, volumes_pb2, volumes_pb2_grpc
 
 _ID_RE = re.compile(r"^[a-z]-[0-9a-f]{4,32}\Z")
 
@@ -47,20 +48,26 @@ def _check_id(value: str, field: str) -> str:
     return value
 
 
-def attach_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb, spec: InstanceSpec) -> InstanceSpec:
-    """`spec` with its volumes mounted on the host and bound into the instance (`mounts`)."""
-    wanted = [(_check_id(item.volume_id, "spec.volumes.volume_id"), item.path) for item in spec_pb.volumes]
+def attach_volumes(volumes: HostVolumes | None, instance_id: str, requested: RequestedSpec,
+                   spec: InstanceSpec, driver: ComputeDriver | None) -> InstanceSpec:
+    """`spec` with the host spec's volumes mounted on the host and bound into the
+    instance (`mounts`), or as a VM's disks; `driver` runs the instance's kind here.
+    FailedPrecondition when this host cannot give the instance its volumes."""
+    field = requested.field
+    wanted = [(_check_id(item.volume_id, field("volumes.volume_id")), item.path)
+              for item in requested.spec.volumes]
     if not wanted:
         return spec
     if volumes is None:
         raise errors.FailedPrecondition("this agent has no storage driver for volumes")
-    if spec.kind == "vm":
+    if driver is None:
+        raise errors.FailedPrecondition(f"this host runs no instances of kind {spec.kind!r}")
+    if driver.supports(Capability.DISK_HOTPLUG):
         return vm_disks(volumes, instance_id, [volume_id for volume_id, _ in wanted], spec)
-    if spec.kind != "container":
-        raise errors.FailedPrecondition(f"volumes attach to containers and VMs, not to a {spec.kind}")
+    driver.require(Capability.VOLUME_MOUNTS)
     for _, path in wanted:
         if not path.startswith("/"):
-            raise InvalidArgument("spec.volumes.path", f"{path!r} is not an absolute path")
+            raise InvalidArgument(field("volumes.path"), f"{path!r} is not an absolute path")
     with storage_errors():
         binds = volumes.mount_for(instance_id, wanted)
     return dataclasses.replace(spec, mounts=tuple(binds))
@@ -74,20 +81,18 @@ def vm_disks(volumes: HostVolumes, instance_id: str, volume_ids: list[str], spec
         VolumeDisk(volume_id, disk.path, disk.source_type, disk.format) for volume_id, disk in opened))
 
 
-def vm_disk_grower(driver):
-    """The compute driver's hook that lets a running VM see its volume grow (libvirt), or None."""
-    for candidate in getattr(driver, "drivers", [driver]):   # a KindRouter holds several
-        grow = getattr(candidate, "grow_volume_disk", None)
-        if grow is not None:
-            return grow
-    return None
+def vm_disk_grower(driver: ComputeDriver):
+    """The compute driver's hook that lets a running VM see its volume grow, or None when
+    it cannot (no DISK_GROWTH: e.g. docker alone)."""
+    return driver.grow_volume_disk if driver.supports(Capability.DISK_GROWTH) else None
 
 
-def settle_volumes(volumes: HostVolumes | None, instance_id: str, spec_pb) -> None:
+def settle_volumes(volumes: HostVolumes | None, instance_id: str,
+                   host_spec: agent_pb2.HostInstanceSpec) -> None:
     """After the instance converged: unmount what it no longer has."""
     if volumes is not None:
         with storage_errors():
-            volumes.settle(instance_id, {item.volume_id for item in spec_pb.volumes})
+            volumes.settle(instance_id, {item.volume_id for item in host_spec.volumes})
 
 
 def release_volumes(volumes: HostVolumes | None, instance_id: str) -> None:

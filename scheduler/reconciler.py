@@ -19,17 +19,15 @@ import grpc
 from common import requestid
 from common.errors import CloudError
 from proto.v1 import agent_pb2
+from scheduler.agent_spec import ensure_request
 from scheduler.leader_loop import LeaderLoop
-from scheduler.api import convert
-from scheduler.api.node import differs, observed_args
+from scheduler.observed import differs, observed_args, state_from_pb, state_to_pb
 from scheduler import host_health, liveness
 from scheduler.host_health import HostHealth
 from scheduler.proposer import now_ms
 from scheduler.drain import Drainer, orphans
 from scheduler.reconcile_pacing import ReconcilePacer
 from scheduler.rescheduler import Rescheduler
-from scheduler.secrets.delivery import spec_with_secrets
-from scheduler.secrets.vm_delivery import guest_fields
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -47,10 +45,10 @@ def needs_ensure(instance: dict, observed) -> bool:
         return False
     policy = instance["spec"].get("restart_policy", "never")
     if instance["desired_state"] == r.DESIRED_STOPPED:
-        return observed is not None and observed.state == convert.state_to_pb(r.RUNNING)
+        return observed is not None and observed.state == state_to_pb(r.RUNNING)
     if observed is None:
         return policy != "never"
-    state = convert.state_from_pb(observed.state)
+    state = state_from_pb(observed.state)
     if state in (r.STOPPED, r.FAILED):
         return policy == "always" or (policy == "on-failure" and (state == r.FAILED or observed.exit_code))
     return False
@@ -211,14 +209,9 @@ class Reconciler(LeaderLoop):
         # Under the id of the request that asked for it, so the agent's log names it too.
         with requestid.bound(instance.get("trace_id")):
             log.info("ensuring %s (%s) is %s", instance["name"], instance["id"], instance["desired_state"])
-            result = stub.EnsureInstance(agent_pb2.EnsureInstanceRequest(
-                fence=fence, instance_id=instance["id"], name=instance["name"], project=instance["project"],
-                spec=spec_with_secrets(self.store, self.config.secret_file, instance,
-                                       convert.spec_pb(instance["spec"])),
-                desired_state=instance["desired_state"], host_id=instance["host_id"],
-                **guest_fields(self.store, self.config.secret_file, instance)),
-                timeout=timeout)
-        if result.state == convert.state_to_pb(r.FAILED):
+            result = stub.EnsureInstance(
+                ensure_request(self.store, self.config.secret_file, instance, fence), timeout=timeout)
+        if result.state == state_to_pb(r.FAILED):
             self._delay(instance["id"])
         else:
             self._backoff.pop(instance["id"], None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import enum
 import hashlib
 import hmac
 import json
@@ -10,7 +11,8 @@ from typing import Mapping
 
 from agent.compute.vmdisk import VolumeDisk
 from agent.compute.vmspec import VmSpec
-from proto.v1 import node_pb2, resources_pb2
+from common.errors import FailedPrecondition
+from proto.v1 import agent_pb2, node_pb2, resources_pb2
 
 RUNNING = "running"
 STOPPED = "stopped"
@@ -18,6 +20,25 @@ DESIRED_STATES = (RUNNING, STOPPED)
 RESTART_POLICIES = ("never", "on-failure", "always")
 
 State = resources_pb2.InstanceState
+
+
+class Capability(enum.Flag):
+    """What a compute driver can do beyond the ComputeDriver basics. A driver declares
+    its own (`ComputeDriver.capabilities`); callers check them (`supports`, `require`)
+    instead of probing for methods."""
+
+    NONE = 0
+    REBOOT = enum.auto()          # reboot a running instance in place: reboot()
+    VOLUME_MOUNTS = enum.auto()   # volumes bound in as directories when it is made: InstanceSpec.mounts
+    DISK_HOTPLUG = enum.auto()    # volumes as disks plugged into it while it runs: InstanceSpec.disks
+    DISK_GROWTH = enum.auto()     # a running instance sees its volume disk grow: grow_volume_disk()
+    NETNS_PORTS = enum.auto()     # a VPC NIC goes into its network namespace: sandbox_pid()
+
+
+# What a driver without the capability cannot do, for the error.
+_CANNOT = {Capability.REBOOT: "reboot instances", Capability.VOLUME_MOUNTS: "mount volumes",
+           Capability.DISK_HOTPLUG: "hot-plug volume disks", Capability.DISK_GROWTH: "grow volume disks",
+           Capability.NETNS_PORTS: "put a VPC NIC into an instance's namespace"}
 
 
 @dataclass(frozen=True)
@@ -42,14 +63,16 @@ class InstanceSpec:
     carries_secrets: bool = False
 
     @classmethod
-    def from_proto(cls, spec: resources_pb2.InstanceSpec) -> "InstanceSpec":
+    def from_proto(cls, spec: agent_pb2.HostInstanceSpec) -> "InstanceSpec":
+        """From the call's host spec (agent/host_spec.py), before the servicer adds what
+        only this host knows: mounted volumes, VM disks, the NIC's bridge and tap."""
         return cls(image=spec.image, vcpus=spec.vcpus, memory_bytes=spec.memory_bytes,
                    disk_bytes=spec.disk_bytes, command=tuple(spec.command),
                    env=tuple(sorted(spec.env.items())),
                    restart_policy=spec.restart_policy or "never", kind=spec.kind or "container",
-                   vpc_port=bool(spec.subnet),
+                   vpc_port=spec.vpc_port,
                    vm=VmSpec.from_proto(spec) if spec.kind == "vm" else None,
-                   carries_secrets=bool(spec.secret_env))
+                   carries_secrets=spec.env_from_secrets)
 
     def _canonical(self) -> bytes:
         return json.dumps({
@@ -120,7 +143,24 @@ class ComputeDriver(abc.ABC):
     """
 
     name: str
+    kind: str = ""       # the instance kind it runs: "container", "vm"
     spec_key: bytes      # the agent's spec-hash key (agent/compute/spec_key.py)
+    capabilities: Capability = Capability.NONE
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether the driver can do all of `capability`."""
+        return capability in self.capabilities
+
+    def require(self, capability: Capability) -> None:
+        """FailedPrecondition naming what the driver cannot do when it lacks any of `capability`."""
+        missing = [cap for cap in Capability if cap and cap in capability and cap not in self.capabilities]
+        if missing:
+            raise FailedPrecondition(f"this host's compute driver ({self.name}) cannot "
+                                     + ", ".join(_CANNOT[cap] for cap in missing))
+
+    def for_kind(self, kind: str) -> "ComputeDriver | None":
+        """The driver that runs instances of `kind` here, or None."""
+        return self if kind == self.kind else None
 
     def spec_hash(self, spec: InstanceSpec) -> str:
         """The hash this driver tags `spec`'s runtime object with."""
@@ -167,5 +207,20 @@ class ComputeDriver(abc.ABC):
 
     def sandbox_pid(self, instance_id: str) -> int | None:
         """A pid inside the running instance's network namespace (where its VPC NIC goes);
-        None when it is not running or the driver has no such thing."""
+        None when it is not running or the driver has no such thing (no NETNS_PORTS)."""
         return None
+
+    def reboot(self, instance_id: str, hard: bool = False) -> None:
+        """Reboot the running instance (REBOOT): ACPI, or a reset at once with `hard`.
+        NotFound when the host has no such instance; FailedPrecondition without REBOOT."""
+        self.require(Capability.REBOOT)
+        raise NotImplementedError(f"{self.name} declares REBOOT but does not implement it")
+
+    def grow_volume_disk(self, instance_id: str, volume_id: str, size_bytes: int) -> bool:
+        """Have the running instance see its volume disk at `size_bytes` (DISK_GROWTH);
+        False when it is not running or has no such disk."""
+        self.require(Capability.DISK_GROWTH)
+        raise NotImplementedError(f"{self.name} declares DISK_GROWTH but does not implement it")
+
+    def close(self) -> None:
+        """Let go of the engine connection; the driver is not used afterwards."""

@@ -26,7 +26,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Mount
 
-from agent.compute.base import (RUNNING, STOPPED, ComputeDriver, InstanceSpec, Observed,
+from agent.compute.base import (RUNNING, STOPPED, Capability, ComputeDriver, InstanceSpec, Observed,
                                 State)
 from common.errors import NotFound, Unavailable
 
@@ -152,6 +152,9 @@ def _engine_calls() -> Iterator[None]:
 
 class DockerDriver(ComputeDriver):
     name = "docker"
+    kind = "container"
+    # Volumes are bind-mounted when the container is made; its VPC NIC goes into its netns.
+    capabilities = Capability.VOLUME_MOUNTS | Capability.NETNS_PORTS
 
     def __init__(self, agent_name: str, base_url: str = "", stop_timeout: float = 10.0,
                  api_timeout: float = 60.0, spec_key: bytes | None = None,

@@ -22,7 +22,7 @@ from typing import Iterator, Mapping
 import libvirt
 
 from agent.compute import domain as dom_xml
-from agent.compute.base import RUNNING, STOPPED, ComputeDriver, InstanceSpec, Observed, State
+from agent.compute.base import RUNNING, STOPPED, Capability, ComputeDriver, InstanceSpec, Observed, State
 from agent.compute.cloudinit import network_config
 from agent.compute.imagecache import ImageCache, ImageError, create_overlay
 from agent.compute.imagefetch import FetchPolicy
@@ -153,6 +153,9 @@ class _Stats:
 
 class LibvirtDriver(ComputeDriver):
     name = "libvirt"
+    kind = "vm"
+    # Volumes are virtio disks plugged in and grown live; the NIC is a tap, not a netns.
+    capabilities = Capability.REBOOT | Capability.DISK_HOTPLUG | Capability.DISK_GROWTH
 
     def __init__(self, agent_name: str, vm_dir: Path, uri: str = "qemu:///system",
                  virt_type: str = "auto", stop_timeout: float = 10.0, spec_key: bytes | None = None,

@@ -45,7 +45,8 @@ class VmSpec:
 
     @classmethod
     def from_proto(cls, spec) -> "VmSpec":
-        """From a resources_pb2.InstanceSpec of kind "vm"."""
+        """From an agent_pb2.HostInstanceSpec of kind "vm" (its secret files and NIC
+        are the servicer's to add: agent/vm_guest.py)."""
         return cls(image=VmImageRef.from_proto(spec.vm_image), user_data=spec.user_data,
                    ssh_keys=tuple(spec.ssh_keys))
 

@@ -24,36 +24,51 @@ _sym_db = _symbol_database.Default()
 
 from proto.v1 import resources_pb2 as proto_dot_v1_dot_resources__pb2
 from proto.v1 import node_pb2 as proto_dot_v1_dot_node__pb2
+from proto.v1 import vm_pb2 as proto_dot_v1_dot_vm__pb2
 from proto.v1 import vm_guest_pb2 as proto_dot_v1_dot_vm__guest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14proto/v1/agent.proto\x12\x0bthecloud.v1\x1a\x18proto/v1/resources.proto\x1a\x13proto/v1/node.proto\x1a\x17proto/v1/vm_guest.proto\"%\n\x05\x46\x65nce\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\"\x91\x02\n\x15\x45nsureInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07project\x18\x04 \x01(\t\x12\'\n\x04spec\x18\x05 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpec\x12\x15\n\rdesired_state\x18\x06 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\x12,\n\x0csecret_files\x18\x64 \x03(\x0b\x32\x16.thecloud.v1.GuestFile\x12\"\n\x03nic\x18\x65 \x01(\x0b\x32\x15.thecloud.v1.GuestNic\"`\n\x15RemoveInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\")\n\x16RemoveInstanceResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\",\n\x19ListAgentInstancesRequest\x12\x0f\n\x07host_id\x18\x1e \x01(\t\"N\n\x1aListAgentInstancesResponse\x12\x30\n\tinstances\x18\x01 \x03(\x0b\x32\x1d.thecloud.v1.ObservedInstance\"C\n\x18\x41gentInstanceLogsRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x12\n\ntail_lines\x18\x02 \x01(\x05\")\n\x19\x41gentInstanceLogsResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x15\n\x13GetAgentInfoRequest\"\xba\x01\n\tAgentInfo\x12\x11\n\thost_name\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12!\n\x05usage\x18\x04 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12\x0f\n\x07\x64rivers\x18\x05 \x03(\t\x12\x14\n\x0chighest_term\x18\x06 \x01(\x04\x12\x15\n\ragent_version\x18\x07 \x01(\t2\xbd\x03\n\x05\x41gent\x12S\n\x0e\x45nsureInstance\x12\".thecloud.v1.EnsureInstanceRequest\x1a\x1d.thecloud.v1.ObservedInstance\x12Y\n\x0eRemoveInstance\x12\".thecloud.v1.RemoveInstanceRequest\x1a#.thecloud.v1.RemoveInstanceResponse\x12`\n\rListInstances\x12&.thecloud.v1.ListAgentInstancesRequest\x1a\'.thecloud.v1.ListAgentInstancesResponse\x12]\n\x0cInstanceLogs\x12%.thecloud.v1.AgentInstanceLogsRequest\x1a&.thecloud.v1.AgentInstanceLogsResponse\x12\x43\n\x07GetInfo\x12 .thecloud.v1.GetAgentInfoRequest\x1a\x16.thecloud.v1.AgentInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14proto/v1/agent.proto\x12\x0bthecloud.v1\x1a\x18proto/v1/resources.proto\x1a\x13proto/v1/node.proto\x1a\x11proto/v1/vm.proto\x1a\x17proto/v1/vm_guest.proto\"%\n\x05\x46\x65nce\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\"\xe7\x03\n\x10HostInstanceSpec\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\r\n\x05vcpus\x18\x03 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x04 \x01(\x03\x12\x12\n\ndisk_bytes\x18\x05 \x01(\x03\x12\x0f\n\x07\x63ommand\x18\x06 \x03(\t\x12\x33\n\x03\x65nv\x18\x07 \x03(\x0b\x32&.thecloud.v1.HostInstanceSpec.EnvEntry\x12\x16\n\x0erestart_policy\x18\x08 \x01(\t\x12\x18\n\x10\x65nv_from_secrets\x18\t \x01(\x08\x12\x10\n\x08vpc_port\x18\n \x01(\x08\x12(\n\x07volumes\x18\x0b \x03(\x0b\x32\x17.thecloud.v1.HostVolume\x12&\n\x08vm_image\x18\x14 \x01(\x0b\x32\x14.thecloud.v1.VmImage\x12\x11\n\tuser_data\x18\x15 \x01(\t\x12\x10\n\x08ssh_keys\x18\x16 \x03(\t\x12,\n\x0csecret_files\x18\x17 \x03(\x0b\x32\x16.thecloud.v1.GuestFile\x12\"\n\x03nic\x18\x18 \x01(\x0b\x32\x15.thecloud.v1.GuestNic\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"-\n\nHostVolume\x12\x11\n\tvolume_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"\xcf\x02\n\x15\x45nsureInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07project\x18\x04 \x01(\t\x12\x30\n\thost_spec\x18\x07 \x01(\x0b\x32\x1d.thecloud.v1.HostInstanceSpec\x12\x15\n\rdesired_state\x18\x06 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\x12+\n\x04spec\x18\x05 \x01(\x0b\x32\x19.thecloud.v1.InstanceSpecB\x02\x18\x01\x12\x30\n\x0csecret_files\x18\x64 \x03(\x0b\x32\x16.thecloud.v1.GuestFileB\x02\x18\x01\x12&\n\x03nic\x18\x65 \x01(\x0b\x32\x15.thecloud.v1.GuestNicB\x02\x18\x01\"`\n\x15RemoveInstanceRequest\x12!\n\x05\x66\x65nce\x18\x01 \x01(\x0b\x32\x12.thecloud.v1.Fence\x12\x13\n\x0binstance_id\x18\x02 \x01(\t\x12\x0f\n\x07host_id\x18\x1e \x01(\t\")\n\x16RemoveInstanceResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\",\n\x19ListAgentInstancesRequest\x12\x0f\n\x07host_id\x18\x1e \x01(\t\"N\n\x1aListAgentInstancesResponse\x12\x30\n\tinstances\x18\x01 \x03(\x0b\x32\x1d.thecloud.v1.ObservedInstance\"C\n\x18\x41gentInstanceLogsRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\x12\x12\n\ntail_lines\x18\x02 \x01(\x05\")\n\x19\x41gentInstanceLogsResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x15\n\x13GetAgentInfoRequest\"\xba\x01\n\tAgentInfo\x12\x11\n\thost_name\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12(\n\x08\x63\x61pacity\x18\x03 \x01(\x0b\x32\x16.thecloud.v1.Resources\x12!\n\x05usage\x18\x04 \x01(\x0b\x32\x12.thecloud.v1.Usage\x12\x0f\n\x07\x64rivers\x18\x05 \x03(\t\x12\x14\n\x0chighest_term\x18\x06 \x01(\x04\x12\x15\n\ragent_version\x18\x07 \x01(\t2\xbd\x03\n\x05\x41gent\x12S\n\x0e\x45nsureInstance\x12\".thecloud.v1.EnsureInstanceRequest\x1a\x1d.thecloud.v1.ObservedInstance\x12Y\n\x0eRemoveInstance\x12\".thecloud.v1.RemoveInstanceRequest\x1a#.thecloud.v1.RemoveInstanceResponse\x12`\n\rListInstances\x12&.thecloud.v1.ListAgentInstancesRequest\x1a\'.thecloud.v1.ListAgentInstancesResponse\x12]\n\x0cInstanceLogs\x12%.thecloud.v1.AgentInstanceLogsRequest\x1a&.thecloud.v1.AgentInstanceLogsResponse\x12\x43\n\x07GetInfo\x12 .thecloud.v1.GetAgentInfoRequest\x1a\x16.thecloud.v1.AgentInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FENCE']._serialized_start=109
-  _globals['_FENCE']._serialized_end=146
-  _globals['_ENSUREINSTANCEREQUEST']._serialized_start=149
-  _globals['_ENSUREINSTANCEREQUEST']._serialized_end=422
-  _globals['_REMOVEINSTANCEREQUEST']._serialized_start=424
-  _globals['_REMOVEINSTANCEREQUEST']._serialized_end=520
-  _globals['_REMOVEINSTANCERESPONSE']._serialized_start=522
-  _globals['_REMOVEINSTANCERESPONSE']._serialized_end=563
-  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_start=565
-  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_end=609
-  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_start=611
-  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_end=689
-  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_start=691
-  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_end=758
-  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_start=760
-  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_end=801
-  _globals['_GETAGENTINFOREQUEST']._serialized_start=803
-  _globals['_GETAGENTINFOREQUEST']._serialized_end=824
-  _globals['_AGENTINFO']._serialized_start=827
-  _globals['_AGENTINFO']._serialized_end=1013
-  _globals['_AGENT']._serialized_start=1016
-  _globals['_AGENT']._serialized_end=1461
+  _globals['_HOSTINSTANCESPEC_ENVENTRY']._loaded_options = None
+  _globals['_HOSTINSTANCESPEC_ENVENTRY']._serialized_options = b'8\001'
+  _globals['_ENSUREINSTANCEREQUEST'].fields_by_name['spec']._loaded_options = None
+  _globals['_ENSUREINSTANCEREQUEST'].fields_by_name['spec']._serialized_options = b'\030\001'
+  _globals['_ENSUREINSTANCEREQUEST'].fields_by_name['secret_files']._loaded_options = None
+  _globals['_ENSUREINSTANCEREQUEST'].fields_by_name['secret_files']._serialized_options = b'\030\001'
+  _globals['_ENSUREINSTANCEREQUEST'].fields_by_name['nic']._loaded_options = None
+  _globals['_ENSUREINSTANCEREQUEST'].fields_by_name['nic']._serialized_options = b'\030\001'
+  _globals['_FENCE']._serialized_start=128
+  _globals['_FENCE']._serialized_end=165
+  _globals['_HOSTINSTANCESPEC']._serialized_start=168
+  _globals['_HOSTINSTANCESPEC']._serialized_end=655
+  _globals['_HOSTINSTANCESPEC_ENVENTRY']._serialized_start=613
+  _globals['_HOSTINSTANCESPEC_ENVENTRY']._serialized_end=655
+  _globals['_HOSTVOLUME']._serialized_start=657
+  _globals['_HOSTVOLUME']._serialized_end=702
+  _globals['_ENSUREINSTANCEREQUEST']._serialized_start=705
+  _globals['_ENSUREINSTANCEREQUEST']._serialized_end=1040
+  _globals['_REMOVEINSTANCEREQUEST']._serialized_start=1042
+  _globals['_REMOVEINSTANCEREQUEST']._serialized_end=1138
+  _globals['_REMOVEINSTANCERESPONSE']._serialized_start=1140
+  _globals['_REMOVEINSTANCERESPONSE']._serialized_end=1181
+  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_start=1183
+  _globals['_LISTAGENTINSTANCESREQUEST']._serialized_end=1227
+  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_start=1229
+  _globals['_LISTAGENTINSTANCESRESPONSE']._serialized_end=1307
+  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_start=1309
+  _globals['_AGENTINSTANCELOGSREQUEST']._serialized_end=1376
+  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_start=1378
+  _globals['_AGENTINSTANCELOGSRESPONSE']._serialized_end=1419
+  _globals['_GETAGENTINFOREQUEST']._serialized_start=1421
+  _globals['_GETAGENTINFOREQUEST']._serialized_end=1442
+  _globals['_AGENTINFO']._serialized_start=1445
+  _globals['_AGENTINFO']._serialized_end=1631
+  _globals['_AGENT']._serialized_start=1634
+  _globals['_AGENT']._serialized_end=2079
 # @@protoc_insertion_point(module_scope)

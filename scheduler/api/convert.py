@@ -6,14 +6,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from proto.v1 import resources_pb2 as pb
 from scheduler.api import network_convert
 from scheduler.api import volume_convert
+from scheduler.observed import state_from_pb, state_to_pb  # noqa: F401  (the API's converters use them)
 from scheduler.state import records as r
-
-_INSTANCE_STATES = {
-    r.PENDING: pb.INSTANCE_STATE_PENDING, r.RUNNING: pb.INSTANCE_STATE_RUNNING,
-    r.STOPPED: pb.INSTANCE_STATE_STOPPED, r.FAILED: pb.INSTANCE_STATE_FAILED,
-    r.DELETING: pb.INSTANCE_STATE_DELETING, r.LOST: pb.INSTANCE_STATE_LOST,
-}
-_STATE_NAMES = {value: key for key, value in _INSTANCE_STATES.items()}
+from scheduler.vm_image_pb import vm_image_pb
 
 
 def timestamp(ms: int) -> Timestamp | None:
@@ -22,14 +17,6 @@ def timestamp(ms: int) -> Timestamp | None:
     ts = Timestamp()
     ts.FromMilliseconds(int(ms))
     return ts
-
-
-def state_to_pb(state: str) -> int:
-    return _INSTANCE_STATES.get(state, pb.INSTANCE_STATE_UNSPECIFIED)
-
-
-def state_from_pb(value: int) -> str:
-    return _STATE_NAMES.get(value, r.FAILED)
 
 
 def resources_pb(res: dict) -> pb.Resources:
@@ -66,10 +53,7 @@ def spec_pb(spec: dict) -> pb.InstanceSpec:
 
 
 def _vm_image_pb(spec: dict):
-    if not spec.get("vm_image"):
-        return None
-    from scheduler.api.vm_convert import vm_image_pb   # it builds on this module
-    return vm_image_pb(spec["vm_image"])
+    return vm_image_pb(spec["vm_image"]) if spec.get("vm_image") else None
 
 
 def instance_pb(record: dict, hosts: dict) -> pb.Instance:

@@ -9,30 +9,12 @@ from common.tls import issuer_fingerprint, peer_certificate, peer_identity
 from proto.v1 import node_pb2, node_pb2_grpc
 from scheduler.api import convert
 from scheduler.liveness import HeartbeatWriter
+from scheduler.observed import differs, observed_args
 from scheduler.api.network_input import check_vtep
 from scheduler.state import records as r
 from scheduler.state.enrollment import schedulers_denied
 
 log = logging.getLogger(__name__)
-
-
-def observed_args(host_id: str, observed, generation: int | None = None) -> dict:
-    args = {"id": observed.instance_id, "host_id": host_id,
-            "state": convert.state_from_pb(observed.state), "runtime_id": observed.runtime_id,
-            "reason": observed.reason, "started_ms": observed.started_at_ms,
-            "finished_ms": observed.finished_at_ms, "exit_code": observed.exit_code}
-    if observed.cpu_time_ns or observed.memory_used_bytes:
-        # VM stats; the agent samples them every few seconds, so they do not make
-        # every heartbeat a Raft write. Containers report none and write nothing extra.
-        args.update(cpu_time_ns=observed.cpu_time_ns, memory_used_bytes=observed.memory_used_bytes)
-    if generation is not None:
-        args["generation"] = generation
-    return args
-
-
-def differs(instance: dict, args: dict) -> bool:
-    return any(instance.get(key) != value for key, value in args.items()
-               if key not in ("id", "host_id", "generation"))
 
 
 def trust_for(rotation: dict, context) -> dict:

@@ -31,11 +31,3 @@ def env_from_secrets(store, secret_file, instance: dict) -> dict[str, str]:
             raise FailedPrecondition(f"secret {wanted[var]!r} is not text; it cannot be an "
                                      "environment variable") from None
     return env
-
-
-def spec_with_secrets(store, secret_file, instance: dict, spec_pb):
-    """`spec_pb` (an InstanceSpec message) with the secrets' values added to env."""
-    env = env_from_secrets(store, secret_file, instance)
-    if env:
-        spec_pb.env.update(env)
-    return spec_pb

@@ -28,7 +28,7 @@ def attacks(victim: str, volume: str, term: int) -> list[tuple[type, str, object
     """(stub class, method, request) for every method of every Agent* service."""
     own = new_instance_id()
     steal = ensure(victim, command=["sleep", "1000"], term=term)
-    steal.spec.volumes.add(volume_id=volume, path="/stolen")
+    steal.host_spec.volumes.add(volume_id=volume, path="/stolen")
     mine = ensure(own, command=["sh", "-c", "echo any command"], term=term)
     return [
         (agent_pb2_grpc.AgentStub, "EnsureInstance", mine),

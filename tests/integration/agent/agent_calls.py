@@ -20,12 +20,17 @@ def new_instance_id() -> str:
 
 def ensure(instance_id: str, command=HTTPD, desired: str = "running", term: int = 1,
            image: str = BUSYBOX_IMAGE, vcpus: int = 1, memory: int = 64 * MiB,
-           name: str = "web", env: dict | None = None, disk: int = 0) -> agent_pb2.EnsureInstanceRequest:
+           name: str = "web", env: dict | None = None, disk: int = 0,
+           legacy: bool = False) -> agent_pb2.EnsureInstanceRequest:
+    """An EnsureInstance call as a scheduler makes it: the host spec, or with `legacy` the
+    public InstanceSpec alone, as a release 0.1 scheduler sent it."""
+    fields = dict(image=image, vcpus=vcpus, memory_bytes=memory, command=list(command), env=env or {},
+                  disk_bytes=disk)
+    spec = {"spec": resources_pb2.InstanceSpec(**fields)} if legacy \
+        else {"host_spec": agent_pb2.HostInstanceSpec(kind="container", restart_policy="never", **fields)}
     return agent_pb2.EnsureInstanceRequest(
         fence=agent_pb2.Fence(term=term, leader="test-scheduler"), instance_id=instance_id,
-        name=name, project="default", desired_state=desired,
-        spec=resources_pb2.InstanceSpec(image=image, vcpus=vcpus, memory_bytes=memory,
-                                        command=list(command), env=env or {}, disk_bytes=disk))
+        name=name, project="default", desired_state=desired, **spec)
 
 
 def container_of(docker_client, instance_id: str):

@@ -185,10 +185,10 @@ def test_the_spec_hash_label_is_keyed_and_the_key_survives_a_restart(start_agent
     agent = start_agent()
     iid = new_instance_id()
     request = ensure(iid, env={"DB_PASSWORD": "hunter2"})
-    request.spec.secret_env["DB_PASSWORD"] = "db"      # the leader filled env from this secret
+    request.host_spec.env_from_secrets = True           # the leader filled env from a secret
     first = agent.stub().EnsureInstance(request)
     label = container_of(docker_client, iid).labels["thecloud.spec-hash"]
-    spec = InstanceSpec.from_proto(request.spec)
+    spec = InstanceSpec.from_proto(request.host_spec)
     # Not the unkeyed digest an offline guess of the password could be checked against...
     assert label != hashlib.sha256(spec._canonical()).hexdigest()[:16]
     # ...but an HMAC under the agent's own key, kept 0600 in its data dir.
@@ -210,7 +210,7 @@ def test_a_container_an_older_agent_made_is_recreated_confined(start_agent, dock
         BUSYBOX_IMAGE, ["sleep", "600"], name=f"thecloud-{agent.name}-{iid}", detach=True, init=True,
         labels={"thecloud.instance-id": iid, "thecloud.agent": agent.name, "thecloud.name": "web",
                 "thecloud.project": "default",
-                "thecloud.spec-hash": InstanceSpec.from_proto(request.spec).legacy_spec_hash()})
+                "thecloud.spec-hash": InstanceSpec.from_proto(request.host_spec).legacy_spec_hash()})
     assert confinement_gap(old.attrs["HostConfig"])
     observed = agent.stub().EnsureInstance(request)
     assert observed.state == State.INSTANCE_STATE_RUNNING, observed.reason

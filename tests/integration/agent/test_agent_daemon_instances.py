@@ -114,24 +114,30 @@ def test_an_instance_that_exits_on_its_own_is_reported_failed_not_restarted(star
     assert again.started_at_ms == failed.started_at_ms
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda r: setattr(r, "instance_id", ""), "instance_id"),
-    (lambda r: setattr(r, "instance_id", "bad/id"), "instance_id"),
-    (lambda r: setattr(r, "desired_state", "paused"), "desired_state"),
-    (lambda r: setattr(r, "desired_state", ""), "desired_state"),
-    (lambda r: r.ClearField("spec"), "spec"),
-    (lambda r: setattr(r.spec, "image", ""), "spec.image"),
-    (lambda r: setattr(r.spec, "vcpus", 0), "spec.vcpus"),
-    (lambda r: setattr(r.spec, "vcpus", -2), "spec.vcpus"),
-    (lambda r: setattr(r.spec, "memory_bytes", 0), "spec.memory_bytes"),
-    (lambda r: setattr(r.spec, "kind", "toaster"), "spec.kind"),
-    (lambda r: setattr(r.spec, "restart_policy", "sometimes"), "spec.restart_policy"),
-    (lambda r: setattr(r, "name", "Not A Name"), "name"),
+@pytest.mark.parametrize("mutate, field, legacy", [
+    (lambda r: setattr(r, "instance_id", ""), "instance_id", False),
+    (lambda r: setattr(r, "instance_id", "bad/id"), "instance_id", False),
+    (lambda r: setattr(r, "desired_state", "paused"), "desired_state", False),
+    (lambda r: setattr(r, "desired_state", ""), "desired_state", False),
+    (lambda r: r.ClearField("host_spec"), "host_spec", False),
+    (lambda r: setattr(r.host_spec, "image", ""), "host_spec.image", False),
+    (lambda r: setattr(r.host_spec, "vcpus", 0), "host_spec.vcpus", False),
+    (lambda r: setattr(r.host_spec, "vcpus", -2), "host_spec.vcpus", False),
+    (lambda r: setattr(r.host_spec, "memory_bytes", 0), "host_spec.memory_bytes", False),
+    (lambda r: setattr(r.host_spec, "kind", "toaster"), "host_spec.kind", False),
+    (lambda r: setattr(r.host_spec, "restart_policy", "sometimes"), "host_spec.restart_policy", False),
+    (lambda r: setattr(r, "name", "Not A Name"), "name", False),
+    # A release 0.1 scheduler's call (the public spec alone): the fields it sent are named.
+    (lambda r: r.ClearField("spec"), "host_spec", True),
+    (lambda r: setattr(r.spec, "image", ""), "spec.image", True),
+    (lambda r: setattr(r.spec, "vcpus", 0), "spec.vcpus", True),
+    (lambda r: setattr(r.spec, "kind", "toaster"), "spec.kind", True),
+    (lambda r: setattr(r.spec, "restart_policy", "sometimes"), "spec.restart_policy", True),
 ])
-def test_bad_input_is_refused_and_creates_nothing(start_agent, docker_client, mutate, field):
+def test_bad_input_is_refused_and_creates_nothing(start_agent, docker_client, mutate, field, legacy):
     agent = start_agent()
     stub = agent.stub()
-    request = ensure(new_instance_id())
+    request = ensure(new_instance_id(), legacy=legacy)
     mutate(request)
     with pytest.raises(grpc.RpcError) as err:
         stub.EnsureInstance(request)

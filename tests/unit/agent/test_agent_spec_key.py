@@ -11,14 +11,14 @@ from agent.compute.base import InstanceSpec
 from agent.compute.docker import disk_limits_supported
 from agent.compute.spec_key import KEY_FILE, load_spec_key
 from common.errors import FailedPrecondition
-from proto.v1 import resources_pb2
+from proto.v1 import agent_pb2
 
 
 def _spec(secret: bool = True) -> InstanceSpec:
-    proto = resources_pb2.InstanceSpec(image="img", vcpus=1, memory_bytes=64, command=["env"],
+    proto = agent_pb2.HostInstanceSpec(image="img", vcpus=1, memory_bytes=64, command=["env"],
                                        env={"DB_PASSWORD": "hunter2"})
     if secret:
-        proto.secret_env["DB_PASSWORD"] = "db"
+        proto.env_from_secrets = True
     return InstanceSpec.from_proto(proto)
 
 

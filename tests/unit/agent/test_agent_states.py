@@ -4,7 +4,7 @@ import pytest
 
 from agent.compute.base import InstanceSpec
 from agent.compute.docker import confinement_gap, epoch_ms, instance_state, restarts
-from proto.v1 import resources_pb2
+from proto.v1 import agent_pb2, resources_pb2
 
 S = resources_pb2.InstanceState
 
@@ -41,21 +41,22 @@ KEY = b"k" * 32
 
 
 def test_spec_hash_follows_what_needs_a_new_container():
-    spec = resources_pb2.InstanceSpec(image="img", vcpus=1, memory_bytes=64, command=["a"],
-                                      env={"B": "2", "A": "1"}, host_labels={"zone": "a"})
+    spec = agent_pb2.HostInstanceSpec(image="img", vcpus=1, memory_bytes=64, command=["a"],
+                                      env={"B": "2", "A": "1"})
     base = InstanceSpec.from_proto(spec).spec_hash(KEY)
-    same = resources_pb2.InstanceSpec()
+    same = agent_pb2.HostInstanceSpec()
     same.CopyFrom(spec)
-    same.host_labels["zone"] = "b"  # placement only
+    same.env_from_secrets = True      # decides which older hashes are accepted, not the hash
     assert InstanceSpec.from_proto(same).spec_hash(KEY) == base
     for change in (lambda s: setattr(s, "image", "other"), lambda s: setattr(s, "vcpus", 2),
                    lambda s: setattr(s, "memory_bytes", 65), lambda s: s.command.append("b"),
-                   lambda s: s.env.update({"A": "9"}), lambda s: setattr(s, "restart_policy", "always")):
-        changed = resources_pb2.InstanceSpec()
+                   lambda s: s.env.update({"A": "9"}), lambda s: setattr(s, "restart_policy", "always"),
+                   lambda s: setattr(s, "vpc_port", True)):
+        changed = agent_pb2.HostInstanceSpec()
         changed.CopyFrom(spec)
         change(changed)
         assert InstanceSpec.from_proto(changed).spec_hash(KEY) != base
-    assert InstanceSpec.from_proto(resources_pb2.InstanceSpec(image="i", vcpus=1, memory_bytes=1)).restart_policy == "never"
+    assert InstanceSpec.from_proto(agent_pb2.HostInstanceSpec(image="i", vcpus=1, memory_bytes=1)).restart_policy == "never"
 
 
 @pytest.mark.parametrize("policy, exit_code, expected", [

@@ -16,6 +16,7 @@ import pycdlib
 import pytest
 
 from agent import vm_guest
+from agent.host_spec import requested
 from agent.compute import cloudinit
 from agent.compute.domain import DomainConfig, InstanceTags, build_xml
 from agent.compute.guest import GuestFile, VmNic
@@ -234,7 +235,7 @@ GOOD_NIC = vm_guest_pb2.GuestNic(vni=7, mac="02:07:0a:0a:01:05", ip="10.10.1.5",
 ])
 def test_vm_agent_refuses_malformed_guest_extras(request_kw, field):
     with pytest.raises(InvalidArgument) as err:
-        vm_guest.check_request(_ensure(**request_kw))
+        vm_guest.check_guest(requested(_ensure(**request_kw)))
     assert err.value.field == field
 
 
@@ -242,17 +243,17 @@ def test_vm_agent_refuses_guest_extras_for_containers():
     request = _ensure(nic=GOOD_NIC)
     request.spec.kind = "container"
     with pytest.raises(InvalidArgument) as err:
-        vm_guest.check_request(request)
+        vm_guest.check_guest(requested(request))
     assert err.value.field == "nic"
-    vm_guest.check_request(_ensure(nic=GOOD_NIC, secret_files=[vm_guest_pb2.GuestFile(path="/x", content=b"v")]))
+    vm_guest.check_guest(requested(_ensure(nic=GOOD_NIC, secret_files=[vm_guest_pb2.GuestFile(path="/x", content=b"v")])))
 
 
 def test_vm_nic_needs_a_network_driver_with_bridges():
     from agent.compute.base import InstanceSpec
     request = _ensure(nic=GOOD_NIC)
-    spec = replace(InstanceSpec.from_proto(request.spec), vm=_vm_spec())
+    spec = replace(InstanceSpec.from_proto(requested(request).spec), vm=_vm_spec())
     with pytest.raises(FailedPrecondition):
-        vm_guest.with_guest(spec, "i-1", request, None)
+        vm_guest.with_guest(spec, "i-1", requested(request).spec, None)
 
     class Bridgeless(NetworkDriver):      # the interface's default: no bridges to offer
         name = "bridgeless"
@@ -266,10 +267,10 @@ def test_vm_nic_needs_a_network_driver_with_bridges():
     with pytest.raises(FailedPrecondition):
         Bridgeless().ensure_bridge(Segment(vni=7, mtu=1450))
     with pytest.raises(FailedPrecondition):
-        vm_guest.with_guest(spec, "i-1", request, Bridgeless())
+        vm_guest.with_guest(spec, "i-1", requested(request).spec, Bridgeless())
     # Secret files alone need no network; their values land in the VM spec only.
     files_only = _ensure(secret_files=[vm_guest_pb2.GuestFile(path="/x", content=b"v", mode=0o600, secret="s")])
-    made = vm_guest.with_guest(spec, "i-1", files_only, None)
+    made = vm_guest.with_guest(spec, "i-1", requested(files_only).spec, None)
     assert made.vm.secret_files == (GuestFile("/x", b"v", 0o600, "s"),) and made.vm.nic is None
     key = b"k" * 32
     assert b"v" not in made.spec_hash(key).encode() and made.spec_hash(key) != spec.spec_hash(key)
