@@ -10,7 +10,8 @@ import logging
 
 from agent.compute.base import ComputeDriver
 from agent.fencing import TermFence
-from agent.network.base import NetworkDriver, from_proto
+from agent.network.base import NetworkDriver
+from agent.network.request import from_proto
 from common.errors import rpc_errors
 from proto.v1 import networks_pb2, networks_pb2_grpc
 

@@ -1,22 +1,13 @@
 """State-machine records to protobuf messages."""
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from proto.v1 import resources_pb2 as pb
 from scheduler.api import network_convert
+from scheduler.api.meta_convert import meta_pb, timestamp  # noqa: F401  (re-exported for the servicers)
 from scheduler.api import volume_convert
 from scheduler.observed import state_from_pb, state_to_pb  # noqa: F401  (the API's converters use them)
 from scheduler.state import records as r
 from scheduler.vm_image_pb import vm_image_pb
-
-
-def timestamp(ms: int) -> Timestamp | None:
-    if not ms:
-        return None
-    ts = Timestamp()
-    ts.FromMilliseconds(int(ms))
-    return ts
 
 
 def resources_pb(res: dict) -> pb.Resources:
@@ -26,13 +17,6 @@ def resources_pb(res: dict) -> pb.Resources:
 
 def resources_from_pb(msg: pb.Resources) -> dict:
     return r.resources(msg.vcpus, msg.memory_bytes, msg.disk_bytes)
-
-
-def meta_pb(record: dict, project: str = "") -> pb.Meta:
-    return pb.Meta(id=record["id"], name=record["name"], project=record.get("project", project),
-                   labels=record.get("labels", {}), revision=record.get("revision", 0),
-                   created_at=timestamp(record.get("created_ms", 0)),
-                   updated_at=timestamp(record.get("updated_ms", 0)))
 
 
 def spec_pb(spec: dict) -> pb.InstanceSpec:

@@ -5,20 +5,20 @@ import ipaddress
 
 from proto.v1 import networks_pb2 as npb
 from proto.v1 import resources_pb2 as pb
-from scheduler.api import convert
+from scheduler.api.meta_convert import meta_pb
 
 
 def vpc_pb(state, record: dict) -> npb.Vpc:
     ports = sum(len(s["ips"]) for s in state.subnets.values() if s["vpc_id"] == record["id"])
     gateway = state.hosts.get(record.get("gateway_host_id") or "", {}).get("name", "")
-    return npb.Vpc(meta=convert.meta_pb(record), cidr=record["cidr"], vni=record["vni"], mtu=record["mtu"],
+    return npb.Vpc(meta=meta_pb(record), cidr=record["cidr"], vni=record["vni"], mtu=record["mtu"],
                    ports=ports, gateway_host=gateway)
 
 
 def subnet_pb(state, record: dict) -> npb.Subnet:
     vpc = state.vpcs.get(record["vpc_id"], {})
     usable = ipaddress.IPv4Network(record["cidr"]).num_addresses - 3
-    return npb.Subnet(meta=convert.meta_pb(record), vpc=vpc.get("name", ""), vpc_id=record["vpc_id"],
+    return npb.Subnet(meta=meta_pb(record), vpc=vpc.get("name", ""), vpc_id=record["vpc_id"],
                       cidr=record["cidr"], gateway=record["gateway"], ports=len(record["ips"]),
                       free=max(0, usable - len(record["ips"])))
 
@@ -33,7 +33,7 @@ def rule_pb(state, rule: dict) -> npb.SecurityGroupRule:
 def security_group_pb(state, record: dict) -> npb.SecurityGroup:
     ports = sum(1 for i in state.instances.values()
                 if record["id"] in (i.get("port") or {}).get("security_groups", ()))
-    return npb.SecurityGroup(meta=convert.meta_pb(record), rules=[rule_pb(state, x) for x in record["rules"]],
+    return npb.SecurityGroup(meta=meta_pb(record), rules=[rule_pb(state, x) for x in record["rules"]],
                              ports=ports)
 
 

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from proto.v1 import storage_pb2, volume_pool_pb2, volumes_pb2 as vpb
-# convert imports this module for attachments_pb: use it through the module, late.
-from scheduler.api import convert
+from scheduler.api.meta_convert import meta_pb
 from scheduler.state import volumes as v
 
 _STATES = {v.CREATING: vpb.VOLUME_STATE_CREATING, v.AVAILABLE: vpb.VOLUME_STATE_AVAILABLE,
@@ -19,7 +18,7 @@ def volume_pb(record: dict, state) -> vpb.Volume:
     elif v.reverting(record) and record["state"] == v.AVAILABLE:
         status = vpb.VOLUME_STATE_REVERTING
     return vpb.Volume(
-        meta=convert.meta_pb(record), size_bytes=record["size_bytes"], used_bytes=record.get("used_bytes", 0),
+        meta=meta_pb(record), size_bytes=record["size_bytes"], used_bytes=record.get("used_bytes", 0),
         host_id=record["host_id"], host_name=state.hosts.get(record["host_id"], {}).get("name", ""),
         state=status, reason=record.get("reason", ""),
         attached_to=instance["name"] if instance else "", attached_to_id=instance["id"] if instance else "",
@@ -32,7 +31,7 @@ def volume_pb(record: dict, state) -> vpb.Volume:
 def snapshot_pb(record: dict, state) -> vpb.Snapshot:
     volume = state.volumes.get(record["volume_id"], {})
     return vpb.Snapshot(
-        meta=convert.meta_pb(record), volume=volume.get("name", ""), volume_id=record["volume_id"],
+        meta=meta_pb(record), volume=volume.get("name", ""), volume_id=record["volume_id"],
         size_bytes=record["size_bytes"], host_id=record["host_id"],
         host_name=state.hosts.get(record["host_id"], {}).get("name", ""),
         state=_STATES.get(record["state"], vpb.VOLUME_STATE_UNSPECIFIED), reason=record.get("reason", ""))
