@@ -19,8 +19,11 @@ timestamp (`ctx["ts"]`), never from a clock.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from scheduler.state import events
+from scheduler.state.commands import Command, table
 
 # `ca_rotation`: scheduler/state/trust.py.
 COLLECTIONS = ("join_tokens", "certificates", "revoked_serials", "revoked_names", "ca_rotation",
@@ -29,6 +32,50 @@ TOKEN_ROLES = ("agent", "scheduler")
 KEEP_USED_MS = 7 * 24 * 3600 * 1000
 
 ALREADY_USED = "join token already used"
+
+
+@dataclass(frozen=True)
+class CreateTokenArgs:
+    token_id: str
+    secret_hash: str
+    role: str                               # one of TOKEN_ROLES
+    name: str                               # the one identity it enrolls
+    expires_ms: int
+    addresses: list[str] = field(default_factory=list)     # more names the certificate may carry
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class UseTokenArgs:
+    token_id: str
+    secret_hash: str
+    name: str
+    serial: str                             # of the certificate signed for it (hex)
+    not_after_ms: int
+    used_by: str = ""                       # the caller's address
+    ca: str = ""                            # fingerprint of the signing CA (older journals lack it)
+
+
+@dataclass(frozen=True)
+class PreviousCertificate:
+    """The certificate a renewal is asked with."""
+    serial: str
+    issued_ms: int
+
+
+@dataclass(frozen=True)
+class RenewArgs:
+    role: str
+    name: str
+    serial: str
+    not_after_ms: int
+    old: PreviousCertificate
+    ca: str = ""
+
+
+@dataclass(frozen=True)
+class RemoveHostArgs:
+    ref: str                                # the host's id or name
 
 
 def identity_key(role: str, name: str) -> str:
@@ -52,8 +99,8 @@ def _check_name_free(state, role: str, name: str) -> None:
                                  f"(`cloud cluster remove-node {name}`)")
 
 
-def create_token(state, args: dict, ctx: dict) -> dict:
-    token_id, role, name = args["token_id"], args["role"], args["name"]
+def create_token(state, args: CreateTokenArgs, ctx: dict) -> dict:
+    token_id, role, name = args.token_id, args.role, args.name
     if role not in TOKEN_ROLES:
         raise InvalidArgument("role", f"must be one of {', '.join(TOKEN_ROLES)}")
     if token_id in state.join_tokens:
@@ -61,9 +108,9 @@ def create_token(state, args: dict, ctx: dict) -> dict:
     _check_name_free(state, role, name)
     _prune(state, ctx["ts"])
     state.join_tokens[token_id] = {
-        "id": token_id, "secret_hash": args["secret_hash"], "role": role, "name": name,
-        "addresses": list(args.get("addresses", [])), "created_ms": ctx["ts"],
-        "expires_ms": int(args["expires_ms"]), "created_by": args.get("created_by", ""),
+        "id": token_id, "secret_hash": args.secret_hash, "role": role, "name": name,
+        "addresses": list(args.addresses), "created_ms": ctx["ts"],
+        "expires_ms": args.expires_ms, "created_by": args.created_by,
         "used_ms": 0, "used_by": "",
     }
     return {"id": token_id}
@@ -86,34 +133,35 @@ def check_token(state, record: dict | None, name: str, now_ms: int) -> dict:
     return record
 
 
-def use_token(state, args: dict, ctx: dict) -> dict:
+def use_token(state, args: UseTokenArgs, ctx: dict) -> dict:
     """Spend a token on the certificate the enrollment endpoint signed (serial, expiry)."""
-    record = state.join_tokens.get(args["token_id"])
-    if record is not None and record["secret_hash"] != args["secret_hash"]:
+    record = state.join_tokens.get(args.token_id)
+    if record is not None and record["secret_hash"] != args.secret_hash:
         record = None
-    check_token(state, record, args["name"], ctx["ts"])
-    record["used_ms"], record["used_by"] = ctx["ts"], str(args.get("used_by", ""))
-    _record_certificate(state, record["role"], record["name"], args, ctx)
+    check_token(state, record, args.name, ctx["ts"])
+    record["used_ms"], record["used_by"] = ctx["ts"], args.used_by
+    _record_certificate(state, record["role"], record["name"], args.serial, args.not_after_ms,
+                        args.ca, ctx)
     return {"role": record["role"], "name": record["name"]}
 
 
-def _record_certificate(state, role: str, name: str, args: dict, ctx: dict) -> None:
+def _record_certificate(state, role: str, name: str, serial: str, not_after_ms: int, ca: str,
+                        ctx: dict) -> None:
     state.certificates[identity_key(role, name)] = {
-        "role": role, "name": name, "serial": str(args["serial"]).lower(),
-        "issued_ms": ctx["ts"], "not_after_ms": int(args["not_after_ms"]),
-        "ca": str(args.get("ca", ""))}
+        "role": role, "name": name, "serial": serial.lower(),
+        "issued_ms": ctx["ts"], "not_after_ms": not_after_ms, "ca": ca}
 
 
-def renew(state, args: dict, ctx: dict) -> dict:
+def renew(state, args: RenewArgs, ctx: dict) -> dict:
     """Record a renewed certificate of an identity that still exists and is not revoked."""
-    role, name, old = args["role"], args["name"], args["old"]
+    role, name, old = args.role, args.name, args.old
     if role == "agent" and name not in state.host_names:
         raise NotFound(f"host {name} is not registered")
     if role == "scheduler" and state.members.get(name, {}).get("removed"):
         raise FailedPrecondition(f"scheduler {name} was removed from the cluster")
-    if is_revoked(state, role, name, str(old["serial"]), int(old["issued_ms"])):
+    if is_revoked(state, role, name, old.serial, old.issued_ms):
         raise Unauthenticated("certificate revoked")
-    _record_certificate(state, role, name, args, ctx)
+    _record_certificate(state, role, name, args.serial, args.not_after_ms, args.ca, ctx)
     return {"serial": state.certificates[identity_key(role, name)]["serial"]}
 
 
@@ -173,11 +221,11 @@ def schedulers_denied(state) -> dict:
             "names": sorted(names, key=lambda n: n["name"]), "serials": serials}
 
 
-def remove_host(state, args: dict, ctx: dict) -> dict:
+def remove_host(state, args: RemoveHostArgs, ctx: dict) -> dict:
     """Forget a host (it must carry no instances, volumes or snapshots) and revoke it."""
-    host = state.host_by_ref(args["ref"])
+    host = state.host_by_ref(args.ref)
     if host is None:
-        raise NotFound(f"host {args['ref']} not found")
+        raise NotFound(f"host {args.ref} not found")
     host_id, name = host["id"], host["name"]
     instances = [i["name"] for i in state.instances_on(host_id)]
     if instances:
@@ -197,9 +245,9 @@ def remove_host(state, args: dict, ctx: dict) -> dict:
     return {"host_id": host_id, "name": name, "revoked_serials": serials}
 
 
-COMMANDS = {
-    "join_token.create": create_token,
-    "join_token.use": use_token,
-    "certificate.renew": renew,
-    "host.remove": remove_host,
-}
+COMMANDS = table(
+    join_token__create=Command(CreateTokenArgs, create_token),
+    join_token__use=Command(UseTokenArgs, use_token),
+    certificate__renew=Command(RenewArgs, renew),
+    host__remove=Command(RemoveHostArgs, remove_host),
+)

@@ -8,27 +8,56 @@ this table only lets every node name and reach the members Raft has.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from typing import Any
 
 from common.errors import FailedPrecondition, InvalidArgument
 from scheduler.state import enrollment, events
+from scheduler.state.commands import Command, table
 
 # Collections a restore may find non-empty: a fresh cluster has written these
 # already (its own events, members added before the restore).
 _RESTORE_IGNORES = ("events", "event_seq", "members", "member_raft", "join_tokens")
 
 
-def placement_failed(state, args: dict, ctx: dict) -> dict:
+@dataclass(frozen=True)
+class PlacementFailedArgs:
+    name: str
+    project: str
+    reason: str
+    category: str = ""              # image_not_found, no_host_fits or other (for the metrics)
+
+
+@dataclass(frozen=True)
+class AddMemberArgs:
+    name: str
+    api: str
+    raft: str
+
+
+@dataclass(frozen=True)
+class RemoveMemberArgs:
+    name: str
+    api: str = ""                   # "": the member's recorded address
+    raft: str = ""
+
+
+@dataclass(frozen=True)
+class RestoreArgs:
+    state: dict[str, Any]           # a backup's whole state (ClusterState.to_dict)
+    revision: int = 0               # the backup's, for the event
+    cluster_name: str = ""
+
+
+def placement_failed(state, args: PlacementFailedArgs, ctx: dict) -> dict:
     """Nothing changes but the event log (see events.after)."""
-    for key in ("name", "project", "reason"):
-        if not isinstance(args.get(key), str):
-            raise InvalidArgument(key, "must be a string")
     return {}
 
 
-def member_add(state, args: dict, ctx: dict) -> dict:
-    name, api, raft = args["name"], args["api"], args["raft"]
+def member_add(state, args: AddMemberArgs, ctx: dict) -> dict:
+    name, api, raft = args.name, args.api, args.raft
     for key, value in (("name", name), ("api", api), ("raft", raft)):
-        if not isinstance(value, str) or not value:
+        if not value:
             raise InvalidArgument(key, "is required")
     other = state.member_raft.get(raft)
     if other is not None and other != name:
@@ -44,10 +73,10 @@ def member_add(state, args: dict, ctx: dict) -> dict:
     return {"member": dict(state.members[name])}
 
 
-def member_remove(state, args: dict, ctx: dict) -> dict:
+def member_remove(state, args: RemoveMemberArgs, ctx: dict) -> dict:
     """Remember that `name` left (configs may still list it)."""
-    name, api, raft = args["name"], args.get("api", ""), args.get("raft", "")
-    if not isinstance(name, str) or not name:
+    name, api, raft = args.name, args.api, args.raft
+    if not name:
         raise InvalidArgument("name", "is required")
     old = state.members.get(name)
     if old is not None:
@@ -59,11 +88,8 @@ def member_remove(state, args: dict, ctx: dict) -> dict:
     return {"revoked_serials": revoked}
 
 
-def restore(state, args: dict, ctx: dict) -> dict:
+def restore(state, args: RestoreArgs, ctx: dict) -> dict:
     """Replace an empty cluster's state by a backup's (see docs/operations.md)."""
-    data = args["state"]
-    if not isinstance(data, dict):
-        raise InvalidArgument("state", "must be the state object of a backup")
     # "Empty": every top-level collection that a new cluster starts without is still
     # empty (structures a new cluster fills by itself, like its IAM bootstrap, are
     # replaced by the backup's).
@@ -73,7 +99,12 @@ def restore(state, args: dict, ctx: dict) -> dict:
     if used:
         raise FailedPrecondition(
             f"the cluster is not empty ({', '.join(used)}); restore only into a new cluster")
-    restored = type(state).from_dict(data)
+    try:
+        restored = type(state).from_dict(args.state)
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        # A document from outside (the archive's checksum covers transport, not shape):
+        # refused here, before this cluster's state changes.
+        raise InvalidArgument("state", f"is not the state of a backup: {err!r}") from None
     own_events, own_seq = state.events, state.event_seq
     members = copy.deepcopy(state.members)
     state.__dict__.update(restored.__dict__)
@@ -81,14 +112,14 @@ def restore(state, args: dict, ctx: dict) -> dict:
     state.members, state.member_raft = members, {m["raft"]: n for n, m in members.items() if not m["removed"]}
     if not state.events:
         state.events, state.event_seq = own_events, own_seq
-    events.record_cluster_event(state, ctx, "cluster.restored", args.get("cluster_name", ""),
-                                f"from revision {args.get('revision', 0)}")
+    events.record_cluster_event(state, ctx, "cluster.restored", args.cluster_name,
+                                f"from revision {args.revision}")
     return {"hosts": len(state.hosts), "instances": len(state.instances)}
 
 
-COMMANDS = {
-    "event.placement_failed": placement_failed,
-    "cluster.member_add": member_add,
-    "cluster.member_remove": member_remove,
-    "cluster.restore": restore,
-}
+COMMANDS = table(
+    event__placement_failed=Command(PlacementFailedArgs, placement_failed),
+    cluster__member_add=Command(AddMemberArgs, member_add),
+    cluster__member_remove=Command(RemoveMemberArgs, member_remove),
+    cluster__restore=Command(RestoreArgs, restore),
+)

@@ -11,10 +11,33 @@ certificates travel here, never a key. Agents' certificates are in
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from common.errors import FailedPrecondition, InvalidArgument
+from scheduler.state.commands import Command, table
 from scheduler.state.enrollment import identity_key
 
 UNDER_WAY = ("begun", "reissue")
+
+
+@dataclass(frozen=True)
+class BeginArgs:
+    """Both CA certificates (PEM) and their fingerprints; never a key."""
+    new_ca: str
+    old_ca: str
+    new_fp: str
+    old_fp: str
+
+
+@dataclass(frozen=True)
+class NoArgs:
+    pass
+
+
+@dataclass(frozen=True)
+class MemberReportArgs:
+    name: str                               # the scheduler
+    fp: str = ""                            # the CA its own certificate is from
 
 
 def _rotation(state) -> dict:
@@ -37,23 +60,23 @@ def pending(state) -> list[str]:
     return waiting
 
 
-def begin(state, args: dict, ctx: dict) -> dict:
+def begin(state, args: BeginArgs, ctx: dict) -> dict:
     rotation = _rotation(state)
     if rotation.get("phase") in UNDER_WAY:
         raise FailedPrecondition(f"a CA rotation is under way (phase {rotation['phase']}): "
                                  f"reissue and finish it first")
     for key in ("new_ca", "old_ca", "new_fp", "old_fp"):
-        if not isinstance(args.get(key), str) or not args[key]:
+        if not getattr(args, key):
             raise InvalidArgument(key, "is required")
     state.ca_rotation = {
-        "phase": "begun", "bundle": args["old_ca"] + args["new_ca"],
-        "new_ca": args["new_ca"], "old_ca": args["old_ca"],
-        "new_fp": args["new_fp"], "old_fp": args["old_fp"],
+        "phase": "begun", "bundle": args.old_ca + args.new_ca,
+        "new_ca": args.new_ca, "old_ca": args.old_ca,
+        "new_fp": args.new_fp, "old_fp": args.old_fp,
         "begun_ms": ctx["ts"], "reissue_ms": 0, "finished_ms": 0, "members": {}}
     return {"phase": "begun"}
 
 
-def reissue(state, args: dict, ctx: dict) -> dict:
+def reissue(state, args: NoArgs, ctx: dict) -> dict:
     rotation = _rotation(state)
     if rotation.get("phase") not in UNDER_WAY:
         raise FailedPrecondition("no CA rotation under way: `cloud cluster rotate-ca begin` first")
@@ -61,7 +84,7 @@ def reissue(state, args: dict, ctx: dict) -> dict:
     return {"phase": "reissue"}
 
 
-def finish(state, args: dict, ctx: dict) -> dict:
+def finish(state, args: NoArgs, ctx: dict) -> dict:
     rotation = _rotation(state)
     if rotation.get("phase") != "reissue":
         raise FailedPrecondition("the CA rotation is not in phase reissue "
@@ -73,20 +96,20 @@ def finish(state, args: dict, ctx: dict) -> dict:
     return {"phase": "finished"}
 
 
-def member_report(state, args: dict, ctx: dict) -> dict:
+def member_report(state, args: MemberReportArgs, ctx: dict) -> dict:
     """A scheduler has written the bundle; its own certificate is from CA `fp`."""
     rotation = _rotation(state)
     if rotation.get("phase") not in UNDER_WAY:
         return {"recorded": False}
-    if not isinstance(args.get("name"), str) or not args["name"]:
+    if not args.name:
         raise InvalidArgument("name", "is required")
-    rotation["members"][args["name"]] = str(args.get("fp", ""))
+    rotation["members"][args.name] = args.fp
     return {"recorded": True}
 
 
-COMMANDS = {
-    "ca_rotation.begin": begin,
-    "ca_rotation.reissue": reissue,
-    "ca_rotation.finish": finish,
-    "ca_rotation.member": member_report,
-}
+COMMANDS = table(
+    ca_rotation__begin=Command(BeginArgs, begin),
+    ca_rotation__reissue=Command(NoArgs, reissue),
+    ca_rotation__finish=Command(NoArgs, finish),
+    ca_rotation__member=Command(MemberReportArgs, member_report),
+)

@@ -11,11 +11,95 @@ from __future__ import annotations
 
 import copy
 import posixpath
+from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import records as r
+from scheduler.state.commands import Command, table
 
 CREATING, AVAILABLE, DELETING, ERROR = "creating", "available", "deleting", "error"
+
+
+@dataclass(frozen=True)
+class PoolArgs:
+    host_id: str
+    driver: str
+    total_bytes: int
+    used_bytes: int
+
+
+@dataclass(frozen=True)
+class CreateVolumeArgs:
+    id: str
+    name: str
+    project: str
+    size_bytes: int
+    host_id: str
+    labels: dict[str, str] = field(default_factory=dict)
+    source_snapshot_id: str = ""           # "": an empty volume; else a clone of that snapshot
+    overcommit: float = 1.0                # the pool's thin-provisioning ratio (scheduler config)
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ObserveVolumeArgs:
+    id: str
+    host_id: str
+    state: str                             # "available" or "error"
+    reason: str = ""
+    size_bytes: int = 0
+    used_bytes: int = 0
+    revert_generation: int = 0
+
+
+@dataclass(frozen=True)
+class ResizeVolumeArgs:
+    id: str
+    size_bytes: int
+    overcommit: float = 1.0
+
+
+@dataclass(frozen=True)
+class AttachVolumeArgs:
+    id: str
+    instance_id: str
+    path: str
+
+
+@dataclass(frozen=True)
+class RevertVolumeArgs:
+    id: str
+    snapshot_id: str
+
+
+@dataclass(frozen=True)
+class DeleteVolumeArgs:
+    id: str
+    cascade: bool = False                  # its snapshots go with it
+
+
+@dataclass(frozen=True)
+class CreateSnapshotArgs:
+    id: str
+    name: str
+    project: str
+    volume_id: str
+    labels: dict[str, str] = field(default_factory=dict)
+    overcommit: float = 1.0
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ObserveSnapshotArgs:
+    id: str
+    host_id: str
+    state: str                             # "available" or "error"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class IdArgs:
+    id: str
 
 
 def _touch(record: dict, ctx: dict) -> None:
@@ -74,45 +158,45 @@ def check_path(path: str, field: str = "path") -> str:
     return path
 
 
-def pool(state, args: dict, ctx: dict) -> dict:
+def pool(state, args: PoolArgs, ctx: dict) -> dict:
     """What a host's agent reports of its pool (written only when it changed)."""
-    if args["host_id"] not in state.hosts:
-        raise NotFound(f"host {args['host_id']} not found")
-    state.pools[args["host_id"]] = {"driver": args["driver"], "total_bytes": int(args["total_bytes"]),
-                                    "used_bytes": int(args["used_bytes"])}
-    return {"pool": copy.deepcopy(state.pools[args["host_id"]])}
+    if args.host_id not in state.hosts:
+        raise NotFound(f"host {args.host_id} not found")
+    state.pools[args.host_id] = {"driver": args.driver, "total_bytes": args.total_bytes,
+                                 "used_bytes": args.used_bytes}
+    return {"pool": copy.deepcopy(state.pools[args.host_id])}
 
 
-def create(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
+def create(state, args: CreateVolumeArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.volume_names:
         raise AlreadyExists(f"volume {name!r} already exists in project {project!r}")
-    if args["id"] in state.volumes:
-        raise AlreadyExists(f"volume id {args['id']} already exists")
-    size = int(args["size_bytes"])
-    source = args.get("source_snapshot_id", "")
+    if args.id in state.volumes:
+        raise AlreadyExists(f"volume id {args.id} already exists")
+    size = args.size_bytes
+    source = args.source_snapshot_id
     if source:
         snapshot = _snapshot(state, source)
         if snapshot["project"] != project:
             raise NotFound(f"snapshot {source} not found in project {project!r}")
         if snapshot["state"] != AVAILABLE:
             raise FailedPrecondition(f"snapshot {snapshot['name']} is {snapshot['state']}")
-        if snapshot["host_id"] != args["host_id"]:
+        if snapshot["host_id"] != args.host_id:
             raise InvalidArgument("host", "a clone lives on its snapshot's host")
         size = max(size, snapshot["size_bytes"])
     if size <= 0:
         raise InvalidArgument("size_bytes", "must be positive")
-    host = state.hosts.get(args["host_id"])
+    host = state.hosts.get(args.host_id)
     if host is None or host["state"] != r.HOST_UP:
-        raise FailedPrecondition(f"host {args['host_id']} is not up")
-    check_pool(state, host["id"], size, args.get("overcommit", 1.0))
+        raise FailedPrecondition(f"host {args.host_id} is not up")
+    check_pool(state, host["id"], size, args.overcommit)
     volume = {
-        "id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
+        "id": args.id, "name": name, "project": project, "labels": dict(args.labels),
         "size_bytes": size, "host_id": host["id"], "state": CREATING, "reason": "",
         "source_snapshot_id": source, "attached_to": "", "attach_path": "",
         "revert_snapshot_id": "", "revert_generation": 0, "observed_revert_generation": 0,
         "observed_size_bytes": 0, "used_bytes": 0, "created_ms": ctx["ts"],
-        "request_id": args.get("request_id", ""),
+        "request_id": args.request_id,
     }
     _touch(volume, ctx)
     state.volumes[volume["id"]] = volume
@@ -120,19 +204,19 @@ def create(state, args: dict, ctx: dict) -> dict:
     return {"volume": copy.deepcopy(volume)}
 
 
-def observe(state, args: dict, ctx: dict) -> dict:
+def observe(state, args: ObserveVolumeArgs, ctx: dict) -> dict:
     """What the volume's host reports of it."""
-    volume = state.volumes.get(args["id"])
-    if volume is None or volume["host_id"] != args["host_id"] or volume["state"] == DELETING:
+    volume = state.volumes.get(args.id)
+    if volume is None or volume["host_id"] != args.host_id or volume["state"] == DELETING:
         return {"ignored": True}
     before = dict(volume)
-    if args["state"] == "error":
-        volume["state"], volume["reason"] = ERROR, args.get("reason", "")
+    if args.state == "error":
+        volume["state"], volume["reason"] = ERROR, args.reason
     else:
         volume["state"], volume["reason"] = AVAILABLE, ""
-        volume["observed_size_bytes"] = int(args.get("size_bytes", 0))
-        volume["used_bytes"] = int(args.get("used_bytes", 0))
-        volume["observed_revert_generation"] = int(args.get("revert_generation", 0))
+        volume["observed_size_bytes"] = args.size_bytes
+        volume["used_bytes"] = args.used_bytes
+        volume["observed_revert_generation"] = args.revert_generation
     if volume["attached_to"] and attached_instance(state, volume) is None:
         volume["attached_to"], volume["attach_path"] = "", ""
     changed = volume != before
@@ -141,16 +225,16 @@ def observe(state, args: dict, ctx: dict) -> dict:
     return {"ignored": False, "changed": changed}
 
 
-def resize(state, args: dict, ctx: dict) -> dict:
-    volume = _volume(state, args["id"])
-    size = int(args["size_bytes"])
+def resize(state, args: ResizeVolumeArgs, ctx: dict) -> dict:
+    volume = _volume(state, args.id)
+    size = args.size_bytes
     if volume["state"] == DELETING:
         raise FailedPrecondition(f"volume {volume['name']} is being deleted")
     if size < volume["size_bytes"]:
         raise InvalidArgument("size_bytes", f"volumes only grow: {volume['name']} is "
                                             f"{volume['size_bytes']} bytes, {size} asked")
     if size > volume["size_bytes"]:
-        check_pool(state, volume["host_id"], size - volume["size_bytes"], args.get("overcommit", 1.0))
+        check_pool(state, volume["host_id"], size - volume["size_bytes"], args.overcommit)
         volume["size_bytes"] = size
         _touch(volume, ctx)
     return {"volume": copy.deepcopy(volume)}
@@ -175,12 +259,12 @@ def _check_attachable(state, volume: dict, instance: dict, path: str) -> None:
             raise FailedPrecondition(f"instance {instance['name']} already has a volume at {path}")
 
 
-def attach(state, args: dict, ctx: dict) -> dict:
-    volume = _volume(state, args["id"])
-    instance = state.instances.get(args["instance_id"])
+def attach(state, args: AttachVolumeArgs, ctx: dict) -> dict:
+    volume = _volume(state, args.id)
+    instance = state.instances.get(args.instance_id)
     if instance is None:
-        raise NotFound(f"instance {args['instance_id']} not found")
-    path = check_path(args["path"])
+        raise NotFound(f"instance {args.instance_id} not found")
+    path = check_path(args.path)
     _check_attachable(state, volume, instance, path)
     if reverting(volume):
         # Attaching now could let the instance see the data before the revert (the host
@@ -222,8 +306,8 @@ def record_create_attachments(state, instance: dict, ctx: dict) -> None:
         _touch(volume, ctx)
 
 
-def detach(state, args: dict, ctx: dict) -> dict:
-    volume = _volume(state, args["id"])
+def detach(state, args: IdArgs, ctx: dict) -> dict:
+    volume = _volume(state, args.id)
     instance = attached_instance(state, volume)
     if instance is None and not volume["attached_to"]:
         raise FailedPrecondition(f"volume {volume['name']} is not attached")
@@ -237,9 +321,9 @@ def detach(state, args: dict, ctx: dict) -> dict:
     return {"volume": copy.deepcopy(volume)}
 
 
-def revert(state, args: dict, ctx: dict) -> dict:
-    volume = _volume(state, args["id"])
-    snapshot = _snapshot(state, args["snapshot_id"])
+def revert(state, args: RevertVolumeArgs, ctx: dict) -> dict:
+    volume = _volume(state, args.id)
+    snapshot = _snapshot(state, args.snapshot_id)
     if snapshot["volume_id"] != volume["id"]:
         raise InvalidArgument("snapshot", f"snapshot {snapshot['name']} is not of volume {volume['name']}")
     if attached_instance(state, volume) is not None:
@@ -253,12 +337,12 @@ def revert(state, args: dict, ctx: dict) -> dict:
     return {"volume": copy.deepcopy(volume)}
 
 
-def delete(state, args: dict, ctx: dict) -> dict:
-    volume = _volume(state, args["id"])
+def delete(state, args: DeleteVolumeArgs, ctx: dict) -> dict:
+    volume = _volume(state, args.id)
     if attached_instance(state, volume) is not None:
         raise FailedPrecondition(f"volume {volume['name']} is attached; detach it first")
     snapshots = [s for s in state.snapshots.values() if s["volume_id"] == volume["id"]]
-    if snapshots and not args.get("cascade"):
+    if snapshots and not args.cascade:
         raise FailedPrecondition(f"volume {volume['name']} has {len(snapshots)} snapshot(s); "
                                  "delete them first or ask for a cascade")
     for snapshot in snapshots:
@@ -269,31 +353,31 @@ def delete(state, args: dict, ctx: dict) -> dict:
     return {"volume": copy.deepcopy(volume)}
 
 
-def purge(state, args: dict, ctx: dict) -> dict:
-    volume = state.volumes.pop(args["id"], None)
+def purge(state, args: IdArgs, ctx: dict) -> dict:
+    volume = state.volumes.pop(args.id, None)
     if volume is None:
         return {"purged": False}
     state.volume_names.pop(r.name_key(volume["project"], volume["name"]), None)
     return {"purged": True}
 
 
-def snapshot_create(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
+def snapshot_create(state, args: CreateSnapshotArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.snapshot_names:
         raise AlreadyExists(f"snapshot {name!r} already exists in project {project!r}")
-    if args["id"] in state.snapshots:
-        raise AlreadyExists(f"snapshot id {args['id']} already exists")
-    volume = _volume(state, args["volume_id"])
+    if args.id in state.snapshots:
+        raise AlreadyExists(f"snapshot id {args.id} already exists")
+    volume = _volume(state, args.volume_id)
     if volume["project"] != project:
-        raise NotFound(f"volume {args['volume_id']} not found in project {project!r}")
+        raise NotFound(f"volume {args.volume_id} not found in project {project!r}")
     if volume["state"] != AVAILABLE:
         raise FailedPrecondition(f"volume {volume['name']} is {volume['state']}")
-    check_pool(state, volume["host_id"], volume["size_bytes"], args.get("overcommit", 1.0))
+    check_pool(state, volume["host_id"], volume["size_bytes"], args.overcommit)
     snapshot = {
-        "id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
+        "id": args.id, "name": name, "project": project, "labels": dict(args.labels),
         "volume_id": volume["id"], "host_id": volume["host_id"], "size_bytes": volume["size_bytes"],
         "state": CREATING, "reason": "", "created_ms": ctx["ts"],
-        "request_id": args.get("request_id", ""),
+        "request_id": args.request_id,
     }
     _touch(snapshot, ctx)
     state.snapshots[snapshot["id"]] = snapshot
@@ -301,13 +385,13 @@ def snapshot_create(state, args: dict, ctx: dict) -> dict:
     return {"snapshot": copy.deepcopy(snapshot)}
 
 
-def snapshot_observe(state, args: dict, ctx: dict) -> dict:
-    snapshot = state.snapshots.get(args["id"])
-    if snapshot is None or snapshot["host_id"] != args["host_id"] or snapshot["state"] == DELETING:
+def snapshot_observe(state, args: ObserveSnapshotArgs, ctx: dict) -> dict:
+    snapshot = state.snapshots.get(args.id)
+    if snapshot is None or snapshot["host_id"] != args.host_id or snapshot["state"] == DELETING:
         return {"ignored": True}
     before = dict(snapshot)
-    if args["state"] == "error":
-        snapshot["state"], snapshot["reason"] = ERROR, args.get("reason", "")
+    if args.state == "error":
+        snapshot["state"], snapshot["reason"] = ERROR, args.reason
     else:
         snapshot["state"], snapshot["reason"] = AVAILABLE, ""
     changed = snapshot != before
@@ -316,35 +400,35 @@ def snapshot_observe(state, args: dict, ctx: dict) -> dict:
     return {"ignored": False, "changed": changed}
 
 
-def snapshot_delete(state, args: dict, ctx: dict) -> dict:
-    snapshot = _snapshot(state, args["id"])
+def snapshot_delete(state, args: IdArgs, ctx: dict) -> dict:
+    snapshot = _snapshot(state, args.id)
     snapshot["state"] = DELETING
     _touch(snapshot, ctx)
     return {"snapshot": copy.deepcopy(snapshot)}
 
 
-def snapshot_purge(state, args: dict, ctx: dict) -> dict:
-    snapshot = state.snapshots.pop(args["id"], None)
+def snapshot_purge(state, args: IdArgs, ctx: dict) -> dict:
+    snapshot = state.snapshots.pop(args.id, None)
     if snapshot is None:
         return {"purged": False}
     state.snapshot_names.pop(r.name_key(snapshot["project"], snapshot["name"]), None)
     return {"purged": True}
 
 
-COMMANDS = {
-    "volume.pool": pool,
-    "volume.create": create,
-    "volume.observe": observe,
-    "volume.resize": resize,
-    "volume.attach": attach,
-    "volume.detach": detach,
-    "volume.revert": revert,
-    "volume.delete": delete,
-    "volume.purge": purge,
-    "snapshot.create": snapshot_create,
-    "snapshot.observe": snapshot_observe,
-    "snapshot.delete": snapshot_delete,
-    "snapshot.purge": snapshot_purge,
-}
+COMMANDS = table(
+    volume__pool=Command(PoolArgs, pool),
+    volume__create=Command(CreateVolumeArgs, create),
+    volume__observe=Command(ObserveVolumeArgs, observe),
+    volume__resize=Command(ResizeVolumeArgs, resize),
+    volume__attach=Command(AttachVolumeArgs, attach),
+    volume__detach=Command(IdArgs, detach),
+    volume__revert=Command(RevertVolumeArgs, revert),
+    volume__delete=Command(DeleteVolumeArgs, delete),
+    volume__purge=Command(IdArgs, purge),
+    snapshot__create=Command(CreateSnapshotArgs, snapshot_create),
+    snapshot__observe=Command(ObserveSnapshotArgs, snapshot_observe),
+    snapshot__delete=Command(IdArgs, snapshot_delete),
+    snapshot__purge=Command(IdArgs, snapshot_purge),
+)
 
 COLLECTIONS = ("volumes", "volume_names", "snapshots", "snapshot_names", "pools")

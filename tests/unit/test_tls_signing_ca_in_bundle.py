@@ -96,7 +96,7 @@ def test_finish_is_refused_naming_what_is_still_from_the_old_ca():
     state.apply("ca_rotation.reissue", {}, ctx)
     from scheduler.state import trust
     with pytest.raises(Refused, match="agent/h1, scheduler/sched-1"):
-        trust.finish(state, {}, ctx)
+        trust.finish(state, trust.NoArgs(), ctx)
     assert state.ca_rotation["phase"] == "reissue"
     state.certificates["agent/h1"] = {"serial": "1", "ca": fingerprint(new)}
     state.apply("ca_rotation.member", {"name": "sched-1", "fp": fingerprint(new)}, ctx)
