@@ -69,7 +69,7 @@ def _valid(hint):
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         return None
-    if dataclasses.is_dataclass(hint):      # a nested argument type: its required fields
+    if dataclasses.is_dataclass(hint):      # a nested argument type: its required fields too
         return {name: _valid(inner) for name, inner, required in commands._fields(hint) if required}
     return {str: "x", int: 1, float: 1.0, bool: True}.get(hint, {} if (hint is dict or origin is dict or
                                                                     dataclasses.is_dataclass(hint)) else [])
