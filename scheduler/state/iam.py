@@ -154,10 +154,10 @@ def resources_in(state, name: str) -> list[str]:
     """What still lives in project `name`, across every collection of the state
     (so resource families added later are covered without knowing about them)."""
     found = []
-    for attr, table in vars(state).items():
-        if attr == "iam" or not isinstance(table, dict):
+    for attr, records in vars(state).items():
+        if attr == "iam" or not isinstance(records, dict):
             continue
-        count = sum(1 for record in table.values()
+        count = sum(1 for record in records.values()
                     if isinstance(record, dict) and record.get("project") == name)
         if count:
             found.append(f"{count} {attr}")
