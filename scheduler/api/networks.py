@@ -159,9 +159,9 @@ class NetworksServicer(networks_pb2_grpc.NetworksServicer):
     def AddSecurityGroupRule(self, request, context):
         project, group = self._group(request)
         given = request.rule
-        rule = nets.check_rule({"direction": given.direction, "protocol": given.protocol,
-                                "port_min": given.port_min, "port_max": given.port_max,
-                                "cidr": given.cidr, "remote_group": given.remote_group})
+        rule = nets.check_rule(nets.SecurityRule(direction=given.direction, protocol=given.protocol,
+                                                 port_min=given.port_min, port_max=given.port_max,
+                                                 cidr=given.cidr, remote_group=given.remote_group))
         if rule["remote_group"]:
             rule["remote_group"] = self._read(
                 lambda state: find.security_group(state, project, rule["remote_group"]))["id"]

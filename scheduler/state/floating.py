@@ -12,12 +12,41 @@ that another floating IP holds. One floating IP per port.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota
 from scheduler.state import records as r
+from scheduler.state.commands import Command, table
 
 COLLECTIONS = ("floating_ips", "floating_ip_addresses")
+
+
+@dataclass(frozen=True)
+class SetGatewayArgs:
+    id: str                                  # the VPC
+    host_id: str = ""                        # "": no gateway host
+
+
+@dataclass(frozen=True)
+class CreateFloatingIpArgs:
+    id: str
+    project: str
+    pool: str                                # the scheduler's floating_ip_pool, as configured
+    address: str = ""                        # "": the lowest free one
+    labels: dict[str, str] = field(default_factory=dict)
+    project_id: str | None = None            # when sent, the project must still have this id
+
+
+@dataclass(frozen=True)
+class AttachArgs:
+    id: str
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class IdArgs:
+    id: str
 
 
 def _get(state, fip_id: str) -> dict:
@@ -52,11 +81,11 @@ def check_gateway(state, vpc: dict, host_id: str) -> str:
     return host_id
 
 
-def set_gateway(state, args: dict, ctx: dict) -> dict:
-    vpc = state.vpcs.get(args["id"])
+def set_gateway(state, args: SetGatewayArgs, ctx: dict) -> dict:
+    vpc = state.vpcs.get(args.id)
     if vpc is None:
-        raise NotFound(f"vpc {args['id']} not found")
-    host_id = check_gateway(state, vpc, args.get("host_id", ""))
+        raise NotFound(f"vpc {args.id} not found")
+    host_id = check_gateway(state, vpc, args.host_id)
     if not host_id and attached_in(state, vpc["id"]):
         raise FailedPrecondition(f"vpc {vpc['name']!r} has floating IPs attached; detach them first")
     vpc["gateway_host_id"] = host_id
@@ -98,13 +127,13 @@ def _pick(state, net: ipaddress.IPv4Network, wanted: str) -> str:
     raise ResourceExhausted(f"the floating IP pool {net} has no free address")
 
 
-def create(state, args: dict, ctx: dict) -> dict:
-    if args["id"] in state.floating_ips:
-        raise AlreadyExists(f"floating ip id {args['id']} already exists")
-    project = args["project"]
-    address = _pick(state, pool(args["pool"]), args.get("address", ""))
-    quota.charge(state, project, {"floating_ips": 1}, args.get("project_id"))
-    record = {"id": args["id"], "name": address, "project": project, "labels": dict(args.get("labels", {})),
+def create(state, args: CreateFloatingIpArgs, ctx: dict) -> dict:
+    if args.id in state.floating_ips:
+        raise AlreadyExists(f"floating ip id {args.id} already exists")
+    project = args.project
+    address = _pick(state, pool(args.pool), args.address)
+    quota.charge(state, project, {"floating_ips": 1}, args.project_id)
+    record = {"id": args.id, "name": address, "project": project, "labels": dict(args.labels),
               "address": address, "instance_id": "", "created_ms": ctx["ts"],
               "updated_ms": ctx["ts"], "revision": ctx["index"]}
     state.floating_ips[record["id"]] = record
@@ -112,8 +141,8 @@ def create(state, args: dict, ctx: dict) -> dict:
     return {"floating_ip": record}
 
 
-def delete(state, args: dict, ctx: dict) -> dict:
-    record = _get(state, args["id"])
+def delete(state, args: IdArgs, ctx: dict) -> dict:
+    record = _get(state, args.id)
     if record["instance_id"]:
         instance = state.instances.get(record["instance_id"], {})
         raise FailedPrecondition(f"floating ip {record['address']} is attached to instance "
@@ -124,11 +153,11 @@ def delete(state, args: dict, ctx: dict) -> dict:
     return {"deleted": True}
 
 
-def attach(state, args: dict, ctx: dict) -> dict:
-    record = _get(state, args["id"])
-    instance = state.instances.get(args["instance_id"])
+def attach(state, args: AttachArgs, ctx: dict) -> dict:
+    record = _get(state, args.id)
+    instance = state.instances.get(args.instance_id)
     if instance is None or instance["project"] != record["project"]:
-        raise NotFound(f"instance {args['instance_id']} not found in project {record['project']!r}")
+        raise NotFound(f"instance {args.instance_id} not found in project {record['project']!r}")
     if instance["state"] == r.DELETING:
         raise FailedPrecondition(f"instance {instance['name']!r} is being deleted")
     port = instance.get("port")
@@ -161,8 +190,8 @@ def _unbind(state, record: dict) -> None:
     record["instance_id"] = ""
 
 
-def detach(state, args: dict, ctx: dict) -> dict:
-    record = _get(state, args["id"])
+def detach(state, args: IdArgs, ctx: dict) -> dict:
+    record = _get(state, args.id)
     if not record["instance_id"]:
         raise FailedPrecondition(f"floating ip {record['address']} is not attached")
     _unbind(state, record)
@@ -188,10 +217,11 @@ def attached_in(state, vpc_id: str) -> list[dict]:
     return found
 
 
-COMMANDS = {name: r.copied(handler) for name, handler in {
-    "vpc.set_gateway": set_gateway,
-    "floating_ip.create": create,
-    "floating_ip.delete": delete,
-    "floating_ip.attach": attach,
-    "floating_ip.detach": detach,
-}.items()}
+# Results are copies (r.copied): nothing returned aliases the state.
+COMMANDS = table(
+    vpc__set_gateway=Command(SetGatewayArgs, r.copied(set_gateway)),
+    floating_ip__create=Command(CreateFloatingIpArgs, r.copied(create)),
+    floating_ip__delete=Command(IdArgs, r.copied(delete)),
+    floating_ip__attach=Command(AttachArgs, r.copied(attach)),
+    floating_ip__detach=Command(IdArgs, r.copied(detach)),
+)

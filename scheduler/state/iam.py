@@ -7,9 +7,11 @@ and records them. Results are copies: nothing returned aliases the state.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota
+from scheduler.state.commands import Command, table
 
 DEFAULT_PROJECT = "default"
 DEFAULT_PROJECT_ID = "p-default"
@@ -18,6 +20,83 @@ KINDS = ("user", "service-account")
 # Revoked or expired tokens a principal keeps on record (so `token list` shows them);
 # older ones are dropped when it creates or revokes a token.
 DEAD_TOKENS_KEPT = 20
+
+
+@dataclass(frozen=True)
+class CreateProjectArgs:
+    id: str
+    name: str
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NameArgs:
+    name: str                                # a project, principal (name or id) or role
+
+
+@dataclass(frozen=True)
+class CreatePrincipalArgs:
+    id: str
+    name: str
+    kind: str = "user"
+    project: str = ""                        # a service account's; users have none
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TokenArgs:
+    """A token to record: only its hash, never the bearer secret."""
+    id: str
+    hash: str                                # SHA-256, hex
+    expires_ms: int = 0                      # 0: never
+    description: str = ""
+    scope_project: str = ""                  # a scoped token names both, or neither
+    scope_role: str = ""
+    max_live_tokens: int = 0                 # the proposer's max_tokens_per_principal; 0: no cap
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateTokenArgs(TokenArgs):
+    principal_id: str
+
+
+@dataclass(frozen=True)
+class RevokeTokenArgs:
+    id: str
+
+
+@dataclass(frozen=True)
+class CreateRoleArgs:
+    name: str
+    permissions: list[str]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BindingArgs:
+    principal: str                           # name or id
+    role: str
+    project: str = ""                        # "": cluster-wide
+
+
+@dataclass(frozen=True)
+class FirstAdmin:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BootstrapArgs:
+    principal: FirstAdmin
+    token: TokenArgs
+
+
+@dataclass(frozen=True)
+class SetQuotaArgs:
+    project: str
+    limits: dict[str, int]                   # resource -> limit; -1: unlimited
 
 
 def empty() -> dict:
@@ -57,14 +136,14 @@ def projects(state) -> list[dict]:
     return sorted(listed, key=lambda p: p["name"])
 
 
-def create_project(state, args: dict, ctx: dict) -> dict:
-    iam, name = state.iam, args["name"]
+def create_project(state, args: CreateProjectArgs, ctx: dict) -> dict:
+    iam, name = state.iam, args.name
     if project(state, name) is not None:
         raise AlreadyExists(f"project {name!r} already exists")
-    if args["id"] in iam["projects"]:
-        raise AlreadyExists(f"project id {args['id']} already exists")
-    record = {"id": args["id"], "name": name, "description": args.get("description", ""),
-              "labels": dict(args.get("labels", {})), "created_ms": ctx["ts"]}
+    if args.id in iam["projects"]:
+        raise AlreadyExists(f"project id {args.id} already exists")
+    record = {"id": args.id, "name": name, "description": args.description,
+              "labels": dict(args.labels), "created_ms": ctx["ts"]}
     _touch(record, ctx)
     iam["projects"][record["id"]] = record
     iam["project_names"][name] = record["id"]
@@ -75,10 +154,10 @@ def resources_in(state, name: str) -> list[str]:
     """What still lives in project `name`, across every collection of the state
     (so resource families added later are covered without knowing about them)."""
     found = []
-    for attr, table in vars(state).items():
-        if attr == "iam" or not isinstance(table, dict):
+    for attr, records in vars(state).items():
+        if attr == "iam" or not isinstance(records, dict):
             continue
-        count = sum(1 for record in table.values()
+        count = sum(1 for record in records.values()
                     if isinstance(record, dict) and record.get("project") == name)
         if count:
             found.append(f"{count} {attr}")
@@ -91,11 +170,11 @@ def resources_in(state, name: str) -> list[str]:
     return found
 
 
-def delete_project(state, args: dict, ctx: dict) -> dict:
+def delete_project(state, args: NameArgs, ctx: dict) -> dict:
     iam = state.iam
-    record = project(state, args["name"])
+    record = project(state, args.name)
     if record is None:
-        raise NotFound(f"project {args['name']!r} not found")
+        raise NotFound(f"project {args.name!r} not found")
     if record["id"] == DEFAULT_PROJECT_ID:
         raise FailedPrecondition("the default project cannot be deleted")
     held = resources_in(state, record["name"])
@@ -118,30 +197,41 @@ def principal(state, name_or_id: str) -> dict | None:
         iam["principal_names"].get(name_or_id, ""))
 
 
-def create_principal(state, args: dict, ctx: dict) -> dict:
-    iam, name, kind = state.iam, args["name"], args.get("kind", "user")
+def _check_new_principal(state, principal_id: str, name: str, kind: str, owner: str) -> None:
+    iam = state.iam
     if kind not in KINDS:
         raise InvalidArgument("kind", f"must be one of {', '.join(KINDS)}")
     if name in iam["principal_names"]:
         raise AlreadyExists(f"principal {name!r} already exists")
-    if args["id"] in iam["principals"]:
-        raise AlreadyExists(f"principal id {args['id']} already exists")
-    owner = args.get("project", "") if kind == "service-account" else ""
+    if principal_id in iam["principals"]:
+        raise AlreadyExists(f"principal id {principal_id} already exists")
     if kind == "service-account" and project(state, owner) is None:
         raise NotFound(f"project {owner!r} not found")
-    record = {"id": args["id"], "name": name, "kind": kind, "project": owner,
-              "description": args.get("description", ""), "created_ms": ctx["ts"]}
+
+
+def _add_principal(state, principal_id: str, name: str, kind: str, owner: str, description: str,
+                   ctx: dict) -> dict:
+    """Record a principal `_check_new_principal` accepted."""
+    record = {"id": principal_id, "name": name, "kind": kind, "project": owner,
+              "description": description, "created_ms": ctx["ts"]}
     _touch(record, ctx)
-    iam["principals"][record["id"]] = record
-    iam["principal_names"][name] = record["id"]
+    state.iam["principals"][record["id"]] = record
+    state.iam["principal_names"][name] = record["id"]
+    return record
+
+
+def create_principal(state, args: CreatePrincipalArgs, ctx: dict) -> dict:
+    owner = args.project if args.kind == "service-account" else ""
+    _check_new_principal(state, args.id, args.name, args.kind, owner)
+    record = _add_principal(state, args.id, args.name, args.kind, owner, args.description, ctx)
     return {"principal": _out(record)}
 
 
-def delete_principal(state, args: dict, ctx: dict) -> dict:
+def delete_principal(state, args: NameArgs, ctx: dict) -> dict:
     iam = state.iam
-    record = principal(state, args["name"])
+    record = principal(state, args.name)
     if record is None:
-        raise NotFound(f"principal {args['name']!r} not found")
+        raise NotFound(f"principal {args.name!r} not found")
     del iam["principals"][record["id"]]
     del iam["principal_names"][record["name"]]
     for token_id in [t for t, rec in iam["tokens"].items() if rec["principal_id"] == record["id"]]:
@@ -165,44 +255,53 @@ def _prune_dead_tokens(state, principal_id: str, now_ms: int) -> None:
         del state.iam["tokens"][token["id"]]
 
 
-def create_token(state, args: dict, ctx: dict) -> dict:
-    """A token for `principal_id`; refused while the principal holds `max_live_tokens`
-    (the proposer's `max_tokens_per_principal`; absent: no cap) live ones."""
+def _check_new_token(state, token: TokenArgs, owner_id: str, owner_name: str, now_ms: int) -> None:
+    """Refuse `token` for principal `owner_id` (which may be about to be created) while
+    it holds `max_live_tokens` (the proposer's `max_tokens_per_principal`; 0: no cap) live ones."""
     iam = state.iam
-    owner = iam["principals"].get(args["principal_id"])
-    if owner is None:
-        raise NotFound(f"principal {args['principal_id']} not found")
-    if args["id"] in iam["tokens"]:
-        raise AlreadyExists(f"token id {args['id']} already exists")
-    if not isinstance(args["hash"], str) or len(args["hash"]) != 64:
+    if token.id in iam["tokens"]:
+        raise AlreadyExists(f"token id {token.id} already exists")
+    if len(token.hash) != 64:
         raise InvalidArgument("hash", "must be a SHA-256 hex digest")
-    scope_project, scope_role = args.get("scope_project", ""), args.get("scope_role", "")
-    if bool(scope_project) != bool(scope_role):
+    if bool(token.scope_project) != bool(token.scope_role):
         raise InvalidArgument("scope_role", "a scoped token names both a project and a role")
-    if scope_project and project(state, scope_project) is None:
-        raise NotFound(f"project {scope_project!r} not found")
-    if scope_role and role(state, scope_role) is None:
-        raise NotFound(f"role {scope_role!r} not found")
-    cap = int(args.get("max_live_tokens", 0))
+    if token.scope_project and project(state, token.scope_project) is None:
+        raise NotFound(f"project {token.scope_project!r} not found")
+    if token.scope_role and role(state, token.scope_role) is None:
+        raise NotFound(f"role {token.scope_role!r} not found")
+    cap = token.max_live_tokens
     if cap > 0:
         live = sum(1 for t in iam["tokens"].values()
-                   if t["principal_id"] == owner["id"] and _live(t, ctx["ts"]))
+                   if t["principal_id"] == owner_id and _live(t, now_ms))
         if live >= cap:
-            raise ResourceExhausted(f"principal {owner['name']!r} already holds {live} live tokens "
+            raise ResourceExhausted(f"principal {owner_name!r} already holds {live} live tokens "
                                     f"(at most {cap}); revoke some first")
-    _prune_dead_tokens(state, owner["id"], ctx["ts"])
-    record = {"id": args["id"], "principal_id": owner["id"], "hash": args["hash"],
-              "description": args.get("description", ""), "created_ms": ctx["ts"],
-              "expires_ms": int(args.get("expires_ms", 0)), "revoked": False,
-              "scope_project": scope_project, "scope_role": scope_role}
-    iam["tokens"][record["id"]] = record
-    return {"token": _out(record)}
 
 
-def revoke_token(state, args: dict, ctx: dict) -> dict:
-    record = state.iam["tokens"].get(args["id"])
+def _add_token(state, token: TokenArgs, owner_id: str, ctx: dict) -> dict:
+    """Record a token `_check_new_token` accepted."""
+    _prune_dead_tokens(state, owner_id, ctx["ts"])
+    record = {"id": token.id, "principal_id": owner_id, "hash": token.hash,
+              "description": token.description, "created_ms": ctx["ts"],
+              "expires_ms": token.expires_ms, "revoked": False,
+              "scope_project": token.scope_project, "scope_role": token.scope_role}
+    state.iam["tokens"][record["id"]] = record
+    return record
+
+
+def create_token(state, args: CreateTokenArgs, ctx: dict) -> dict:
+    """A token for `principal_id`, capped by `max_live_tokens`."""
+    owner = state.iam["principals"].get(args.principal_id)
+    if owner is None:
+        raise NotFound(f"principal {args.principal_id} not found")
+    _check_new_token(state, args, owner["id"], owner["name"], ctx["ts"])
+    return {"token": _out(_add_token(state, args, owner["id"], ctx))}
+
+
+def revoke_token(state, args: RevokeTokenArgs, ctx: dict) -> dict:
+    record = state.iam["tokens"].get(args.id)
     if record is None:
-        raise NotFound(f"token {args['id']} not found")
+        raise NotFound(f"token {args.id} not found")
     # Kept (marked) so that `token list` shows what was revoked; the hash is dropped.
     record["revoked"], record["hash"], record["revoked_ms"] = True, "", ctx["ts"]
     result = {"token": _out(record)}
@@ -219,22 +318,22 @@ def role(state, name: str) -> dict | None:
     return state.iam["roles"].get(name)
 
 
-def create_role(state, args: dict, ctx: dict) -> dict:
-    name = args["name"]
+def create_role(state, args: CreateRoleArgs, ctx: dict) -> dict:
+    name = args.name
     if role(state, name) is not None:
         raise AlreadyExists(f"role {name!r} already exists")
-    permissions = sorted(set(args["permissions"]))
-    if not permissions or not all(isinstance(p, str) and p for p in permissions):
+    permissions = sorted(set(args.permissions))
+    if not permissions or not all(permissions):
         raise InvalidArgument("permissions", "name at least one permission")
-    record = {"name": name, "permissions": permissions, "description": args.get("description", ""),
+    record = {"name": name, "permissions": permissions, "description": args.description,
               "created_ms": ctx["ts"]}
     _touch(record, ctx)
     state.iam["roles"][name] = record
     return {"role": _out(record)}
 
 
-def delete_role(state, args: dict, ctx: dict) -> dict:
-    name = args["name"]
+def delete_role(state, args: NameArgs, ctx: dict) -> dict:
+    name = args.name
     if name in BUILTIN_ROLE_NAMES:
         raise FailedPrecondition(f"role {name!r} is built in")
     if name not in state.iam["roles"]:
@@ -251,11 +350,11 @@ def binding_key(principal_id: str, role_name: str, project_name: str) -> str:
     return f"{principal_id}|{role_name}|{project_name}"
 
 
-def create_binding(state, args: dict, ctx: dict) -> dict:
-    owner = principal(state, args["principal"])
+def create_binding(state, args: BindingArgs, ctx: dict) -> dict:
+    owner = principal(state, args.principal)
     if owner is None:
-        raise NotFound(f"principal {args['principal']!r} not found")
-    role_name, project_name = args["role"], args.get("project", "")
+        raise NotFound(f"principal {args.principal!r} not found")
+    role_name, project_name = args.role, args.project
     if role(state, role_name) is None:
         raise NotFound(f"role {role_name!r} not found")
     if role_name == "admin" and project_name:
@@ -272,9 +371,9 @@ def create_binding(state, args: dict, ctx: dict) -> dict:
     return {"binding": _out(record), "principal": owner["name"]}
 
 
-def delete_binding(state, args: dict, ctx: dict) -> dict:
-    owner = principal(state, args["principal"])
-    key = binding_key(owner["id"] if owner else "", args["role"], args.get("project", ""))
+def delete_binding(state, args: BindingArgs, ctx: dict) -> dict:
+    owner = principal(state, args.principal)
+    key = binding_key(owner["id"] if owner else "", args.role, args.project)
     if key not in state.iam["bindings"]:
         raise NotFound("no such role binding")
     del state.iam["bindings"][key]
@@ -288,46 +387,44 @@ def bindings_of(state, principal_id: str) -> list[tuple[str, str]]:
 
 # -- the first admin --------------------------------------------------------------
 
-def bootstrap(state, args: dict, ctx: dict) -> dict:
+def bootstrap(state, args: BootstrapArgs, ctx: dict) -> dict:
     """The first admin: a user, a cluster-wide admin binding and a token, once."""
-    iam = state.iam
+    iam, user, token = state.iam, args.principal, args.token
     if iam["bootstrapped"]:
         raise FailedPrecondition("the cluster is already initialized; "
                                  "ask an admin for a token (`cloud token create`)")
-    user, token_args = args["principal"], dict(args["token"])
-    if token_args["id"] in iam["tokens"]:
-        raise AlreadyExists(f"token id {token_args['id']} already exists")
-    if not isinstance(token_args["hash"], str) or len(token_args["hash"]) != 64:
-        raise InvalidArgument("hash", "must be a SHA-256 hex digest")
-    existing = principal(state, user["name"])
+    existing = principal(state, user.name)
+    # Everything is checked before the user is created: a token refused after it
+    # would leave a user behind.
     if existing is None:
-        existing = create_principal(state, {**user, "kind": "user"}, ctx)["principal"]
-    token_args["principal_id"] = existing["id"]
-    key = binding_key(existing["id"], "admin", "")
+        _check_new_principal(state, user.id, user.name, "user", "")
+    owner_id, owner_name = (existing["id"], existing["name"]) if existing is not None else (user.id, user.name)
+    _check_new_token(state, token, owner_id, owner_name, ctx["ts"])
+    if existing is None:
+        _add_principal(state, user.id, user.name, "user", "", user.description, ctx)
+    key = binding_key(owner_id, "admin", "")
     if key not in iam["bindings"]:
-        iam["bindings"][key] = {"principal_id": existing["id"], "role": "admin", "project": "",
+        iam["bindings"][key] = {"principal_id": owner_id, "role": "admin", "project": "",
                                 "created_ms": ctx["ts"]}
-    token = create_token(state, token_args, ctx)["token"]
+    record = _add_token(state, token, owner_id, ctx)
     iam["bootstrapped"] = True
-    return {"principal": _out(iam["principals"][existing["id"]]), "token": token}
+    return {"principal": _out(iam["principals"][owner_id]), "token": _out(record)}
 
 
 # -- quotas -------------------------------------------------------------------------
 
-def set_quota(state, args: dict, ctx: dict) -> dict:
-    name = args["project"]
+def set_quota(state, args: SetQuotaArgs, ctx: dict) -> dict:
+    name = args.project
     if project(state, name) is None:
         raise NotFound(f"project {name!r} not found")
-    limits = {}
-    for resource, limit in args["limits"].items():
+    for resource, limit in args.limits.items():
         if resource not in quota.RESOURCES:
             raise InvalidArgument("limits", f"unknown quota {resource!r} "
                                             f"(known: {', '.join(quota.RESOURCES)})")
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < -1:
+        if limit < -1:
             raise InvalidArgument("limits", f"{resource}: a limit is -1 (unlimited) or a count")
-        limits[resource] = limit
     current = state.iam["quotas"].setdefault(name, {})
-    for resource, limit in limits.items():
+    for resource, limit in args.limits.items():
         if limit == -1 and resource not in quota.DEFAULT_LIMITS:
             current.pop(resource, None)   # absent is unlimited; where a default applies, -1 is kept
         else:
@@ -335,17 +432,17 @@ def set_quota(state, args: dict, ctx: dict) -> dict:
     return {"quota": quota.report(state, name)}
 
 
-COMMANDS = {
-    "project.create": create_project,
-    "project.delete": delete_project,
-    "principal.create": create_principal,
-    "principal.delete": delete_principal,
-    "token.create": create_token,
-    "token.revoke": revoke_token,
-    "role.create": create_role,
-    "role.delete": delete_role,
-    "binding.create": create_binding,
-    "binding.delete": delete_binding,
-    "iam.bootstrap": bootstrap,
-    "quota.set": set_quota,
-}
+COMMANDS = table(
+    project__create=Command(CreateProjectArgs, create_project),
+    project__delete=Command(NameArgs, delete_project),
+    principal__create=Command(CreatePrincipalArgs, create_principal),
+    principal__delete=Command(NameArgs, delete_principal),
+    token__create=Command(CreateTokenArgs, create_token),
+    token__revoke=Command(RevokeTokenArgs, revoke_token),
+    role__create=Command(CreateRoleArgs, create_role),
+    role__delete=Command(NameArgs, delete_role),
+    binding__create=Command(BindingArgs, create_binding),
+    binding__delete=Command(BindingArgs, delete_binding),
+    iam__bootstrap=Command(BootstrapArgs, bootstrap),
+    quota__set=Command(SetQuotaArgs, set_quota),
+)

@@ -7,10 +7,28 @@ an image cannot be deleted while VMs made from it exist.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from common.errors import AlreadyExists, FailedPrecondition, NotFound
 from scheduler.state import quota, records as r
+from scheduler.state.commands import Command, table
 
 COLLECTIONS = ("images", "image_names")
+
+
+@dataclass(frozen=True)
+class ImportImageArgs:
+    id: str
+    name: str
+    project: str
+    image: dict[str, Any]                    # the image descriptor (scheduler/api/vm_input.py)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeleteImageArgs:
+    id: str
 
 
 def users(state, image_id: str) -> list[dict]:
@@ -19,15 +37,15 @@ def users(state, image_id: str) -> list[dict]:
             if i["spec"].get("vm_image", {}).get("id") == image_id]
 
 
-def import_image(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
+def import_image(state, args: ImportImageArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.image_names:
         raise AlreadyExists(f"image {name!r} already exists in project {project!r}")
-    if args["id"] in state.images:
-        raise AlreadyExists(f"image id {args['id']} already exists")
+    if args.id in state.images:
+        raise AlreadyExists(f"image id {args.id} already exists")
     image = {
-        "id": args["id"], "name": name, "project": project, "labels": dict(args.get("labels", {})),
-        "image": {**dict(args["image"]), "id": args["id"], "name": name},
+        "id": args.id, "name": name, "project": project, "labels": dict(args.labels),
+        "image": {**args.image, "id": args.id, "name": name},
         "created_ms": ctx["ts"], "updated_ms": ctx["ts"], "revision": ctx["index"],
     }
     quota.charge(state, project, {"images": 1})
@@ -36,10 +54,10 @@ def import_image(state, args: dict, ctx: dict) -> dict:
     return {"image": image}
 
 
-def delete_image(state, args: dict, ctx: dict) -> dict:
-    image = state.images.get(args["id"])
+def delete_image(state, args: DeleteImageArgs, ctx: dict) -> dict:
+    image = state.images.get(args.id)
     if image is None:
-        raise NotFound(f"image {args['id']} not found")
+        raise NotFound(f"image {args.id} not found")
     using = users(state, image["id"])
     if using:
         names = ", ".join(sorted(i["name"] for i in using)[:5])
@@ -59,7 +77,7 @@ def check_usable(state, spec: dict) -> None:
         raise FailedPrecondition(f"image {spec.get('image')!r} no longer exists")
 
 
-COMMANDS = {
-    "image.import": import_image,
-    "image.delete": delete_image,
-}
+COMMANDS = table(
+    image__import=Command(ImportImageArgs, import_image),
+    image__delete=Command(DeleteImageArgs, delete_image),
+)

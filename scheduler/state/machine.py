@@ -22,7 +22,8 @@ from scheduler.state import evacuation
 from scheduler.state import enrollment, trust
 from scheduler.state import commands
 
-COMMANDS = {
+# {op: Command(argument type, handler)}, each module's own (scheduler/state/commands.py).
+COMMANDS: dict[str, commands.Command] = {
     **hosts.COMMANDS,
     **instances.COMMANDS,
     **rescheduling.COMMANDS,
@@ -96,20 +97,16 @@ class ClusterState:
         command = COMMANDS.get(op)
         if command is None:
             return error_result(InvalidArgument("op", f"unknown command {op!r}"))
-        if not isinstance(command, commands.Command):
-            command = commands.Command(None, command)       # not declared yet (issue 15)
         try:
             # The arguments are decoded into their declared type before anything
-            # changes, and handlers check the rest before their first change.
-            typed = args if command.args is None else commands.decode(command.args, args)
+            # changes (scheduler/state/commands.py), and handlers check the rest before
+            # their first change. Any other exception is a bug: the store answers it
+            # INTERNAL (scheduler/store/replicated.py), never INVALID_ARGUMENT.
+            typed = commands.decode(command.args, args)
             seen = cluster_events.before(self, op, args)
             result = command.handler(self, typed, ctx)
         except CloudError as err:
             return error_result(err)
-        except (KeyError, TypeError, ValueError) as err:
-            if command.args is not None:
-                raise
-            return error_result(InvalidArgument("args", f"malformed {op} command: {err!r}"))
         # The placement index follows whatever the command did to instances or hosts.
         self.placement.sync_after(self, op, args)
         cluster_events.after(self, op, args, result, ctx, seen)

@@ -8,9 +8,11 @@ they change anything.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota, records as r
+from scheduler.state.commands import Command, table
 
 MAX_VNI = (1 << 24) - 1
 DEFAULT_MTU = 1450
@@ -19,14 +21,77 @@ PROTOCOLS = ("tcp", "udp", "icmp", "any")
 DIRECTIONS = ("ingress", "egress")
 
 
+@dataclass(frozen=True)
+class CreateVpcArgs:
+    id: str
+    name: str
+    project: str
+    cidr: str
+    mtu: int = DEFAULT_MTU                   # 0: the default
+    labels: dict[str, str] = field(default_factory=dict)
+    gateway_host_id: str = ""                # "": no gateway host
+
+
+@dataclass(frozen=True)
+class CreateSubnetArgs:
+    id: str
+    name: str
+    project: str
+    vpc_id: str
+    cidr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreateGroupArgs:
+    id: str
+    name: str
+    project: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    """A rule as asked; `check_rule` gives its canonical form ("" and 0 are the defaults)."""
+    id: str = ""
+    direction: str = ""                      # "": ingress
+    protocol: str = ""                       # "": any
+    port_min: int = 0
+    port_max: int = 0
+    cidr: str = ""
+    remote_group: str = ""
+
+
+@dataclass(frozen=True)
+class AddRuleArgs:
+    id: str                                  # the security group
+    rule: SecurityRule
+
+
+@dataclass(frozen=True)
+class RemoveRuleArgs:
+    id: str                                  # the security group
+    rule_id: str
+
+
+@dataclass(frozen=True)
+class MembershipArgs:
+    id: str                                  # the security group
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class IdArgs:
+    id: str
+
+
 def _touch(record: dict, ctx: dict) -> None:
     record["updated_ms"], record["revision"] = ctx["ts"], ctx["index"]
 
 
-def _new(args: dict, ctx: dict) -> dict:
-    return {"id": args["id"], "name": args["name"], "project": args["project"],
-            "labels": dict(args.get("labels", {})), "created_ms": ctx["ts"],
-            "updated_ms": ctx["ts"], "revision": ctx["index"]}
+def _new(record_id: str, name: str, project: str, labels: dict, ctx: dict) -> dict:
+    return {"id": record_id, "name": name, "project": project, "labels": dict(labels),
+            "created_ms": ctx["ts"], "updated_ms": ctx["ts"], "revision": ctx["index"]}
 
 
 def network(cidr: str, field: str) -> ipaddress.IPv4Network:
@@ -47,25 +112,25 @@ def _get(table: dict, record_id: str, what: str) -> dict:
 
 # -- VPCs ---------------------------------------------------------------------
 
-def create_vpc(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
+def create_vpc(state, args: CreateVpcArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.vpc_names:
         raise AlreadyExists(f"vpc {name!r} already exists in project {project!r}")
-    if args["id"] in state.vpcs:
-        raise AlreadyExists(f"vpc id {args['id']} already exists")
-    net = network(args["cidr"], "cidr")
+    if args.id in state.vpcs:
+        raise AlreadyExists(f"vpc id {args.id} already exists")
+    net = network(args.cidr, "cidr")
     if net.prefixlen > MAX_PREFIX - 1:
         raise InvalidArgument("cidr", f"{net} is too small for a VPC (at most /{MAX_PREFIX - 1})")
-    mtu = int(args.get("mtu") or DEFAULT_MTU)
+    mtu = args.mtu or DEFAULT_MTU
     if not 576 <= mtu <= 9000:
         raise InvalidArgument("mtu", f"must be between 576 and 9000, not {mtu}")
     used = {vpc["vni"] for vpc in state.vpcs.values()}
     vni = next((n for n in range(1, len(used) + 2) if n not in used), None)
     if vni is None or vni > MAX_VNI:
         raise ResourceExhausted("no free VXLAN network id")
-    vpc = {**_new(args, ctx), "cidr": str(net), "vni": vni, "mtu": mtu}
+    vpc = {**_new(args.id, name, project, args.labels, ctx), "cidr": str(net), "vni": vni, "mtu": mtu}
     from scheduler.state import floating   # it builds on this module
-    vpc["gateway_host_id"] = floating.check_gateway(state, vpc, args.get("gateway_host_id", ""))
+    vpc["gateway_host_id"] = floating.check_gateway(state, vpc, args.gateway_host_id)
     state.vpcs[vpc["id"]] = vpc
     state.vpc_names[r.name_key(project, name)] = vpc["id"]
     return {"vpc": vpc}
@@ -75,9 +140,9 @@ def subnets_of(state, vpc_id: str) -> list[dict]:
     return [s for s in state.subnets.values() if s["vpc_id"] == vpc_id]
 
 
-def delete_vpc(state, args: dict, ctx: dict) -> dict:
+def delete_vpc(state, args: IdArgs, ctx: dict) -> dict:
     """Delete a VPC and its (empty) subnets; refused while any port uses it."""
-    vpc = _get(state.vpcs, args["id"], "vpc")
+    vpc = _get(state.vpcs, args.id, "vpc")
     subnets = subnets_of(state, vpc["id"])
     in_use = sum(len(s["ips"]) for s in subnets)
     if in_use:
@@ -91,16 +156,16 @@ def delete_vpc(state, args: dict, ctx: dict) -> dict:
 
 # -- subnets ------------------------------------------------------------------
 
-def create_subnet(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
+def create_subnet(state, args: CreateSubnetArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.subnet_names:
         raise AlreadyExists(f"subnet {name!r} already exists in project {project!r}")
-    if args["id"] in state.subnets:
-        raise AlreadyExists(f"subnet id {args['id']} already exists")
-    vpc = state.vpcs.get(args["vpc_id"])
+    if args.id in state.subnets:
+        raise AlreadyExists(f"subnet id {args.id} already exists")
+    vpc = state.vpcs.get(args.vpc_id)
     if vpc is None or vpc["project"] != project:
-        raise NotFound(f"vpc {args['vpc_id']} not found in project {project!r}")
-    net = network(args["cidr"], "cidr")
+        raise NotFound(f"vpc {args.vpc_id} not found in project {project!r}")
+    net = network(args.cidr, "cidr")
     if not net.subnet_of(ipaddress.IPv4Network(vpc["cidr"])):
         raise InvalidArgument("cidr", f"{net} is not inside the VPC's {vpc['cidr']}")
     if net.prefixlen > MAX_PREFIX:
@@ -108,7 +173,7 @@ def create_subnet(state, args: dict, ctx: dict) -> dict:
     for sibling in subnets_of(state, vpc["id"]):
         if net.overlaps(ipaddress.IPv4Network(sibling["cidr"])):
             raise InvalidArgument("cidr", f"{net} overlaps subnet {sibling['name']!r} ({sibling['cidr']})")
-    subnet = {**_new(args, ctx), "vpc_id": vpc["id"], "cidr": str(net),
+    subnet = {**_new(args.id, name, project, args.labels, ctx), "vpc_id": vpc["id"], "cidr": str(net),
               "gateway": str(net.network_address + 1), "ips": {}}
     state.subnets[subnet["id"]] = subnet
     state.subnet_names[r.name_key(project, name)] = subnet["id"]
@@ -120,8 +185,8 @@ def _drop_subnet(state, subnet: dict) -> None:
     state.subnet_names.pop(r.name_key(subnet["project"], subnet["name"]), None)
 
 
-def delete_subnet(state, args: dict, ctx: dict) -> dict:
-    subnet = _get(state.subnets, args["id"], "subnet")
+def delete_subnet(state, args: IdArgs, ctx: dict) -> dict:
+    subnet = _get(state.subnets, args.id, "subnet")
     if subnet["ips"]:
         raise FailedPrecondition(f"subnet {subnet['name']!r} has {len(subnet['ips'])} port(s) in use")
     _drop_subnet(state, subnet)
@@ -202,13 +267,13 @@ def release_port(state, instance: dict) -> None:
 
 # -- security groups ----------------------------------------------------------
 
-def create_group(state, args: dict, ctx: dict) -> dict:
-    project, name = args["project"], args["name"]
+def create_group(state, args: CreateGroupArgs, ctx: dict) -> dict:
+    project, name = args.project, args.name
     if r.name_key(project, name) in state.security_group_names:
         raise AlreadyExists(f"security group {name!r} already exists in project {project!r}")
-    if args["id"] in state.security_groups:
-        raise AlreadyExists(f"security group id {args['id']} already exists")
-    group = {**_new(args, ctx), "rules": []}
+    if args.id in state.security_groups:
+        raise AlreadyExists(f"security group id {args.id} already exists")
+    group = {**_new(args.id, name, project, args.labels, ctx), "rules": []}
     quota.charge(state, project, {"security_groups": 1})
     state.security_groups[group["id"]] = group
     state.security_group_names[r.name_key(project, name)] = group["id"]
@@ -221,8 +286,8 @@ def members(state, group_id: str) -> list[dict]:
             if group_id in (i.get("port") or {}).get("security_groups", ())]
 
 
-def delete_group(state, args: dict, ctx: dict) -> dict:
-    group = _get(state.security_groups, args["id"], "security group")
+def delete_group(state, args: IdArgs, ctx: dict) -> dict:
+    group = _get(state.security_groups, args.id, "security group")
     used = members(state, group["id"])
     if used:
         raise FailedPrecondition(f"security group {group['name']!r} is attached to {len(used)} instance(s)")
@@ -237,15 +302,15 @@ def delete_group(state, args: dict, ctx: dict) -> dict:
     return {"deleted": True}
 
 
-def check_rule(rule: dict) -> dict:
+def check_rule(rule: SecurityRule) -> dict:
     """A canonical rule, or InvalidArgument naming the field (also used by the API)."""
-    direction = rule.get("direction") or "ingress"
+    direction = rule.direction or "ingress"
     if direction not in DIRECTIONS:
         raise InvalidArgument("rule.direction", f"must be ingress or egress, not {direction!r}")
-    protocol = (rule.get("protocol") or "any").lower()
+    protocol = (rule.protocol or "any").lower()
     if protocol not in PROTOCOLS:
         raise InvalidArgument("rule.protocol", f"must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-    port_min, port_max = int(rule.get("port_min") or 0), int(rule.get("port_max") or 0)
+    port_min, port_max = rule.port_min, rule.port_max
     if protocol in ("tcp", "udp"):
         if port_min == 0 and port_max == 0:
             port_min, port_max = 1, 65535
@@ -255,12 +320,12 @@ def check_rule(rule: dict) -> dict:
                                                    "(1-65535, min <= max)")
     elif port_min or port_max:
         raise InvalidArgument("rule.port_min", f"protocol {protocol} has no ports")
-    cidr, remote = rule.get("cidr") or "", rule.get("remote_group") or ""
+    cidr, remote = rule.cidr, rule.remote_group
     if cidr and remote:
         raise InvalidArgument("rule.cidr", "give a cidr or a remote group, not both")
     if not remote:
         cidr = str(network(cidr or "0.0.0.0/0", "rule.cidr"))
-    return {"id": rule.get("id", ""), "direction": direction, "protocol": protocol,
+    return {"id": rule.id, "direction": direction, "protocol": protocol,
             "port_min": port_min, "port_max": port_max, "cidr": cidr, "remote_group": remote}
 
 
@@ -268,9 +333,9 @@ def _same_rule(a: dict, b: dict) -> bool:
     return all(a[k] == b[k] for k in ("direction", "protocol", "port_min", "port_max", "cidr", "remote_group"))
 
 
-def add_rule(state, args: dict, ctx: dict) -> dict:
-    group = _get(state.security_groups, args["id"], "security group")
-    rule = check_rule(args["rule"])
+def add_rule(state, args: AddRuleArgs, ctx: dict) -> dict:
+    group = _get(state.security_groups, args.id, "security group")
+    rule = check_rule(args.rule)
     if not rule["id"]:
         raise InvalidArgument("rule.id", "is required")
     remote = rule["remote_group"]
@@ -289,20 +354,20 @@ def add_rule(state, args: dict, ctx: dict) -> dict:
     return {"security_group": group}
 
 
-def remove_rule(state, args: dict, ctx: dict) -> dict:
-    group = _get(state.security_groups, args["id"], "security group")
-    kept = [x for x in group["rules"] if x["id"] != args["rule_id"]]
+def remove_rule(state, args: RemoveRuleArgs, ctx: dict) -> dict:
+    group = _get(state.security_groups, args.id, "security group")
+    kept = [x for x in group["rules"] if x["id"] != args.rule_id]
     if len(kept) == len(group["rules"]):
-        raise NotFound(f"rule {args['rule_id']} not found in security group {group['name']!r}")
+        raise NotFound(f"rule {args.rule_id} not found in security group {group['name']!r}")
     quota.release(state, group["project"], {"security_group_rules": len(group["rules"]) - len(kept)})
     group["rules"] = kept
     _touch(group, ctx)
     return {"security_group": group}
 
 
-def _membership(state, args: dict) -> tuple[dict, dict, dict]:
-    instance = _get(state.instances, args["instance_id"], "instance")
-    group = _get(state.security_groups, args["id"], "security group")
+def _membership(state, group_id: str, instance_id: str) -> tuple[dict, dict, dict]:
+    instance = _get(state.instances, instance_id, "instance")
+    group = _get(state.security_groups, group_id, "security group")
     port = instance.get("port")
     if not port:
         raise FailedPrecondition(f"instance {instance['name']!r} has no VPC port")
@@ -311,8 +376,8 @@ def _membership(state, args: dict) -> tuple[dict, dict, dict]:
     return instance, group, port
 
 
-def attach(state, args: dict, ctx: dict) -> dict:
-    instance, group, port = _membership(state, args)
+def attach(state, args: MembershipArgs, ctx: dict) -> dict:
+    instance, group, port = _membership(state, args.id, args.instance_id)
     if group["id"] not in port["security_groups"]:
         port["security_groups"].append(group["id"])
         port["security_group_names"].append(group["name"])
@@ -320,8 +385,8 @@ def attach(state, args: dict, ctx: dict) -> dict:
     return {"instance": instance}
 
 
-def detach(state, args: dict, ctx: dict) -> dict:
-    instance, group, port = _membership(state, args)
+def detach(state, args: MembershipArgs, ctx: dict) -> dict:
+    instance, group, port = _membership(state, args.id, args.instance_id)
     if group["id"] not in port["security_groups"]:
         raise NotFound(f"instance {instance['name']!r} is not in security group {group['name']!r}")
     at = port["security_groups"].index(group["id"])
@@ -330,15 +395,16 @@ def detach(state, args: dict, ctx: dict) -> dict:
     return {"instance": instance}
 
 
-COMMANDS = {name: r.copied(handler) for name, handler in {
-    "vpc.create": create_vpc,
-    "vpc.delete": delete_vpc,
-    "subnet.create": create_subnet,
-    "subnet.delete": delete_subnet,
-    "security_group.create": create_group,
-    "security_group.delete": delete_group,
-    "security_group.add_rule": add_rule,
-    "security_group.remove_rule": remove_rule,
-    "security_group.attach": attach,
-    "security_group.detach": detach,
-}.items()}
+# Results are copies (r.copied): nothing returned aliases the state.
+COMMANDS = table(
+    vpc__create=Command(CreateVpcArgs, r.copied(create_vpc)),
+    vpc__delete=Command(IdArgs, r.copied(delete_vpc)),
+    subnet__create=Command(CreateSubnetArgs, r.copied(create_subnet)),
+    subnet__delete=Command(IdArgs, r.copied(delete_subnet)),
+    security_group__create=Command(CreateGroupArgs, r.copied(create_group)),
+    security_group__delete=Command(IdArgs, r.copied(delete_group)),
+    security_group__add_rule=Command(AddRuleArgs, r.copied(add_rule)),
+    security_group__remove_rule=Command(RemoveRuleArgs, r.copied(remove_rule)),
+    security_group__attach=Command(MembershipArgs, r.copied(attach)),
+    security_group__detach=Command(MembershipArgs, r.copied(detach)),
+)

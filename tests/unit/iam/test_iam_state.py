@@ -75,6 +75,17 @@ def test_quota_is_charged_in_apply_exactly_and_released_on_purge():
         == "INVALID_ARGUMENT"
 
 
+def test_a_bootstrap_whose_token_is_refused_creates_no_user():
+    state = ClusterState()
+    before = dump(state)
+    refused = state.apply("iam.bootstrap", {"principal": {"id": "u-1", "name": "admin"},
+                                            "token": {"id": "t-1", "hash": HASH, "scope_project": "nope",
+                                                      "scope_role": "reader"}}, ctx(1))
+    assert refused["error"]["code"] == "NOT_FOUND" and dump(state) == before
+    assert "principal" in state.apply("iam.bootstrap", {"principal": {"id": "u-1", "name": "admin"},
+                                                        "token": {"id": "t-1", "hash": HASH}}, ctx(2))
+
+
 def test_tokens_bindings_and_bootstrap():
     state = ClusterState()
     state.apply("project.create", {"id": "p-1", "name": "alpha"}, ctx(1))
