@@ -50,6 +50,16 @@ def _cloud(cluster, *args, timeout=180):
                           timeout=timeout, cwd=REPO)
 
 
+def _latest(cluster, host):
+    """The host's latest evacuation, or None before it has one."""
+    try:
+        return cluster.call("Evacuations", "GetEvacuation", epb.GetEvacuationRequest(name=host))
+    except RpcFailure as err:
+        if err.code == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
+
+
 def _wait_until(what, check, timeout=90):
     deadline = time.monotonic() + timeout
     while True:
@@ -104,18 +114,23 @@ def test_evacuate_moves_what_can_move_and_reports_what_cannot(cluster, docker_cl
         before = {i.meta.name: i for i in cluster.instances()}
         assert {before[n].host_name for n in ("ev-always", "ev-never", "ev-stopped", "ev-db1")} == {first}
 
-        plan = cluster.call("Evacuations", "EvacuateHost", epb.EvacuateHostRequest(name=first, parallel=2))
+        # `cloud host evacuate --wait` starts it and follows it to its end; it exits 1
+        # because ev-db1 stayed. The plan is read while it runs.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("THECLOUD_")}
+        env["THECLOUD_CONFIG"] = str(cluster.aio.cli_config_path)
+        cli = subprocess.Popen([sys.executable, "-m", "cli.main", "host", "evacuate", first, "--parallel", "2",
+                                "--wait", "--timeout", "150"], env=env, cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        plan = _wait_until("the evacuation's plan", lambda: _latest(cluster, first))
         items = {i.instance_name: i for i in plan.items}
         assert set(items) == {"ev-solo", "ev-always", "ev-never", "ev-stopped", "ev-db1"}
         assert items["ev-db1"].status == "blocked" and "anti-affinity 'ev-db'" in items["ev-db1"].reason
-        assert all(items[n].status in ("planned", "moving") and items[n].to_host_name == second.name
+        assert all(items[n].status in ("planned", "moving", "moved") and items[n].to_host_name == second.name
                    for n in ("ev-solo", "ev-always", "ev-never", "ev-stopped"))
         assert _host(cluster, first).schedulable == "cordoned"
-
-        # `--wait` follows it to the end; it exits 1 because ev-db1 stayed.
-        cli = _cloud(cluster, "host", "evacuate", first, "--wait", "--timeout", "150")
-        assert cli.returncode == 1, cli.stderr
-        assert "ev-db1" in cli.stdout and "blocked" in cli.stdout and "anti-affinity" in cli.stdout
+        stdout, stderr = cli.communicate(timeout=180)
+        assert cli.returncode == 1, stderr
+        assert "ev-db1" in stdout and "blocked" in stdout and "anti-affinity" in stdout
         done = cluster.call("Evacuations", "GetEvacuation", epb.GetEvacuationRequest(name=first))
         assert done.state == "done" and done.id == plan.id
         assert dict(done.counts) == {"moved": 4, "blocked": 1}, done
