@@ -38,7 +38,8 @@ class LeaderLoop:
         self._wake.set()
         if self._unwatch:
             self._unwatch()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:     # stopping a loop that never started is no error
+            self._thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:

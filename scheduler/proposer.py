@@ -17,6 +17,19 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def retry_rid(request_id: str, *scope: object) -> str | None:
+    """The rid of a command that a caller may retry under its `request_id` (None without
+    one: a fresh rid). A request id is the caller's choice, not unique in the cluster,
+    while a rid seen before is answered with its first outcome whoever sends it: the rid
+    is scoped by what the request names (command, project, name, attempt), so another
+    project's request under the same id is a command of its own and never reads this
+    one's result. Scope parts never contain ':' (names are checked), which keeps rids
+    of different scopes apart."""
+    if not request_id:
+        return None
+    return ":".join([*map(str, scope), request_id])
+
+
 class Proposer:
     def __init__(self, store, timeout: float = 8.0):
         self.store = store

@@ -50,7 +50,7 @@ def needs_ensure(instance: dict, observed) -> bool:
         return policy != "never"
     state = state_from_pb(observed.state)
     if state in (r.STOPPED, r.FAILED):
-        return policy == "always" or (policy == "on-failure" and (state == r.FAILED or observed.exit_code))
+        return policy == "always" or (policy == "on-failure" and (state == r.FAILED or observed.exit_code != 0))
     return False
 
 
@@ -148,11 +148,6 @@ class Reconciler(LeaderLoop):
             agent_pb2.ListAgentInstancesRequest(host_id=host["id"]), timeout=timeout).instances}
         with self.store.read_lock:
             desired = {i["id"]: dict(i) for i in self.store.read().instances_on(host["id"])}
-        for instance_id in observed.keys() - desired.keys():
-            # Deleted meanwhile, or moved away while this host was down: not its own.
-            log.info("host %s runs %s which is no longer its own: removing", host["name"], instance_id)
-            stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance_id),
-                                timeout=timeout)
         updates: list[tuple[str, dict]] = []
         ensures = []
         for instance in desired.values():
@@ -169,7 +164,9 @@ class Reconciler(LeaderLoop):
                     "reason": "vanished from its host"}))
             elif seen is not None and differs(instance, observed_args(host["id"], seen)):
                 updates.append(("instance.observe", observed_args(host["id"], seen)))
-        for instance_id in orphans(observed, desired):   # moved away (drain, host loss) or purged
+        for instance_id in orphans(observed, desired):
+            # Deleted meanwhile, or moved away (drain, host loss) while this host was down.
+            log.info("host %s runs %s which is no longer its own: removing", host["name"], instance_id)
             stub.RemoveInstance(agent_pb2.RemoveInstanceRequest(fence=fence, instance_id=instance_id,
                                                                 host_id=host["id"]), timeout=timeout)
         if updates:

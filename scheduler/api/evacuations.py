@@ -11,6 +11,7 @@ from proto.v1 import evacuate_pb2, evacuate_pb2_grpc
 from scheduler import evacuation
 from scheduler.api import convert
 from scheduler.placement.planner import Planner, Settings
+from scheduler.proposer import retry_rid
 from scheduler.state import evacuation as ev
 
 
@@ -56,7 +57,7 @@ class EvacuationsServicer(evacuate_pb2_grpc.EvacuationsServicer):
             # Refuse before deciding anything (apply checks it again).
             ev.check_somewhere_to_go(state, host)
             items = evacuation.plan(state, self.planner, host)
-        rid = f"{request.request_id}:evacuate" if request.request_id else None
+        rid = retry_rid(request.request_id, "host.evacuate", host["id"])
         result = self.proposer.propose("host.evacuate", {
             "id": host["id"], "evacuation_id": evacuation.new_evacuation_id(), "parallel": parallel,
             "items": items}, rid=rid)

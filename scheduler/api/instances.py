@@ -17,6 +17,7 @@ from scheduler.api.instance_create import CreateRequest, NoHost, prepare
 from scheduler.auth import identity
 from scheduler.api.events import record_placement_failure
 from scheduler.placement.planner import Planner, Settings
+from scheduler.proposer import retry_rid
 from scheduler.api.placement import await_group
 from scheduler.state import records as r
 
@@ -104,7 +105,6 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
         await_group(self.store, project, spec)    # created through another scheduler just now?
         create = CreateRequest(project=project, name=name, spec=spec, labels=labels,
                                request_id=request.request_id, trace_id=requestid.current())
-        rid = request.request_id or None
         for attempt in range(PLACEMENT_ATTEMPTS):
             try:
                 with self.store.read_lock:      # one view for every check and the decision
@@ -115,8 +115,8 @@ class InstancesServicer(public_pb2_grpc.InstancesServicer):
             if prepared.existing is not None:
                 return convert.instance_pb(prepared.existing, self._hosts())
             try:
-                result = self.proposer.propose("instance.create", prepared.command,
-                                               rid=f"{rid}:{attempt}" if rid else None)
+                result = self.proposer.propose("instance.create", prepared.command, rid=retry_rid(
+                    request.request_id, "instance.create", project, name, attempt))
             except (ResourceExhausted, FailedPrecondition):
                 # Another placement filled the host first; decide again from the newer view.
                 if attempt == PLACEMENT_ATTEMPTS - 1:

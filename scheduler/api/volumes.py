@@ -11,6 +11,7 @@ from common.ids import check_labels, check_name, new_id
 from proto.v1 import volumes_pb2, volumes_pb2_grpc
 from scheduler.api import validate, volume_input
 from scheduler.api.volume_convert import pool_pb, snapshot_pb, volume_pb
+from scheduler.proposer import retry_rid
 from scheduler.state import records as r
 from scheduler.state import volumes as v
 
@@ -97,7 +98,7 @@ class VolumesServicer(_Base, volumes_pb2_grpc.VolumesServicer):
         result = self.proposer.propose("volume.create", {
             "id": new_id("v"), "name": name, "project": project, "labels": labels, "size_bytes": size,
             "host_id": host_id, "source_snapshot_id": source, "overcommit": ratio,
-            "request_id": request.request_id}, rid=f"{request.request_id}:volume" if request.request_id else None)
+            "request_id": request.request_id}, rid=retry_rid(request.request_id, "volume.create", project, name))
         return self._volume_answer(result["volume"]["id"])
 
     @rpc_errors
@@ -226,7 +227,7 @@ class SnapshotsServicer(_Base, volumes_pb2_grpc.SnapshotsServicer):
             "id": new_id("s"), "name": name, "project": project, "labels": labels,
             "volume_id": volume["id"], "overcommit": overcommit(self.config),
             "request_id": request.request_id},
-            rid=f"{request.request_id}:snapshot" if request.request_id else None)
+            rid=retry_rid(request.request_id, "snapshot.create", project, name))
         return self._snapshot_answer(result["snapshot"]["id"])
 
     @rpc_errors

@@ -332,5 +332,7 @@ def test_fuzzed_requests_answer_with_a_status_never_internal(cluster, fuzz_token
                 f"{full_method} answered {code.name} to {request}"
 
         check()
-    # And the server is still there.
-    assert cluster.status().leader
+    # And the servers are still there: no daemon exited (that fails at once) and the
+    # cluster is healthy. Not a leader at this very instant: on a loaded machine an
+    # election may be under way (the leader named nobody here once, in term 2).
+    cluster.aio.wait_healthy(timeout=30)

@@ -16,4 +16,4 @@ def netns_capable():
             engine_missing(f"VPC tests need {tool!r} (iproute2, nftables)")
 
 
-from vpc_outside import nat_cloud  # noqa: E402,F401  (the NAT / floating IP / anti-spoofing cluster)
+from vpc_outside import nat_cloud, nat_cluster  # noqa: E402,F401  (the NAT / floating IP / anti-spoofing cluster)

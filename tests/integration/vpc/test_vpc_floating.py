@@ -5,7 +5,7 @@ from cli.errors import RpcFailure
 from proto.v1 import floating_pb2 as fpb
 from proto.v1 import networks_pb2 as npb
 from proto.v1 import public_pb2, resources_pb2 as pb
-from test_vpc_hosts import IMAGE, MiB, call, create, net, serve, wait_nic
+from vpc_harness import IMAGE, MiB, call, create, net, serve, wait_nic
 from vpc_outside import echo_from, nat_state, wait_for
 
 
@@ -23,9 +23,14 @@ def serving(c, address, body):
     return wait_for(lambda: c.outside.http_get(address) == (0, body), 30, f"{body.strip()} via {address}")
 
 
+def fl1(c):
+    """VPC fl1 (10.50.0.0/16), NATed by host-a."""
+    net(c, "CreateVpc", npb.CreateVpcRequest(name="fl1", cidr="10.50.0.0/16", gateway_host=c.agents[0].name))
+
+
 def test_vpc_floating_ip_reaches_an_instance_from_outside_and_detach_stops_it(nat_cloud):
     c = nat_cloud
-    net(c, "CreateVpc", npb.CreateVpcRequest(name="fl1", cidr="10.50.0.0/16", gateway_host=c.agents[0].name))
+    fl1(c)
     net(c, "CreateSubnet", npb.CreateSubnetRequest(name="fl1-s", vpc="fl1", cidr="10.50.1.0/24"))
     create(c, "f1", "host-b", "fl1-s", serve("f1", 80))           # not on the gateway host
     f1 = wait_nic(c, "f1")
@@ -59,6 +64,7 @@ def test_vpc_floating_ip_reaches_an_instance_from_outside_and_detach_stops_it(na
 
 def test_vpc_floating_ip_bad_input_is_refused_and_nothing_is_wired(nat_cloud):
     c = nat_cloud
+    fl1(c)
     net(c, "CreateSubnet", npb.CreateSubnetRequest(name="fl1-t", vpc="fl1", cidr="10.50.2.0/24"))
     create(c, "f2", "host-a", "fl1-t")
     spec = pb.InstanceSpec(image=IMAGE, vcpus=1, memory_bytes=16 * MiB, command=["sleep", "3600"])

@@ -1,4 +1,8 @@
-"""VPCs across two agent hosts (network namespaces), with real packets between containers."""
+"""VPCs across two agent hosts (network namespaces), with real packets between containers.
+
+The cluster is the module's; every test starts from an empty one (`vpc` empties it
+before and after) and makes the networks and instances it needs itself.
+"""
 import concurrent.futures
 import time
 
@@ -8,104 +12,42 @@ import pytest
 from cli.errors import RpcFailure
 from proto.v1 import networks_pb2 as npb
 from proto.v1 import public_pb2, resources_pb2 as pb
-from vpc_harness import in_netns, ip, vpc_cluster
-
-MiB = 1024**2
-IMAGE = "thecloud/busybox:test"
-
-
-def serve(text: str, *ports: int) -> list[str]:
-    """A command: httpd on each port answering `text` (httpd on 22 stands in for ssh)."""
-    daemons = " ; ".join(f"httpd -p {p} -h /tmp/w" for p in ports)
-    return ["sh", "-c", f"mkdir -p /tmp/w && echo {text} > /tmp/w/index.html && {daemons} ; sleep 3600"]
+from vpc_harness import (IMAGE, MiB, call, code_of, create, empty, eventually, fetch, host_clean, in_netns,
+                         instance_names, ip, links, net, serve, sh, vpc_cluster, wait_nic)
 
 
 @pytest.fixture(scope="module")
-def vpc(tmp_path_factory, docker_client, busybox_image, netns_capable):
+def vpc_hosts_cluster(tmp_path_factory, docker_client, busybox_image, netns_capable):
     with vpc_cluster(tmp_path_factory.mktemp("vpc"), docker_client) as cluster:
         cluster.docker = docker_client
         yield cluster
 
 
-def call(cluster, service, method, request):
-    return cluster.api.call(service, method, request, write=True)
+@pytest.fixture
+def vpc(vpc_hosts_cluster):
+    empty(vpc_hosts_cluster)
+    yield vpc_hosts_cluster
+    empty(vpc_hosts_cluster)
 
 
-def net(cluster, method, request):
-    return call(cluster, "Networks", method, request)
+def net1(cluster):
+    """VPC net1 (10.10.0.0/16) with subnet sub1 (10.10.1.0/24)."""
+    created = net(cluster, "CreateVpc", npb.CreateVpcRequest(name="net1", cidr="10.10.0.0/16"))
+    net(cluster, "CreateSubnet", npb.CreateSubnetRequest(name="sub1", vpc="net1", cidr="10.10.1.0/24"))
+    return created
 
 
-def create(cluster, name, host, subnet, command=("sleep", "3600"), **port):
-    spec = pb.InstanceSpec(image=IMAGE, vcpus=1, memory_bytes=32 * MiB, command=list(command),
-                           subnet=subnet, host_labels={"vpc-host": host}, **port)
-    return call(cluster, "Instances", "CreateInstance", public_pb2.CreateInstanceRequest(name=name, spec=spec))
-
-
-def wait_running(cluster, name, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        inst = cluster.api.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
-        if inst.state == pb.INSTANCE_STATE_RUNNING and inst.runtime_id:
-            return inst
-        time.sleep(0.2)
-    raise AssertionError(f"{name} is not running: {inst}")
-
-
-def sh(cluster, name, *argv):
-    inst = cluster.api.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
-    result = cluster.docker.containers.get(inst.runtime_id).exec_run(list(argv))
-    return result.exit_code, result.output.decode(errors="replace")
-
-
-def wait_nic(cluster, name, timeout=30):
-    """Until the instance's eth0 has its port's address (plugged by its host's agent)."""
-    inst = wait_running(cluster, name)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code, out = sh(cluster, name, "ip", "-4", "addr", "show", "dev", "eth0")
-        if code == 0 and f"{inst.port.ip}/{inst.port.prefix_len}" in out:
-            return inst
-        time.sleep(0.2)
-    raise AssertionError(f"{name} has no NIC with {inst.port.ip}: {out}")
-
-
-def fetch(cluster, name, address, port=80, timeout=2):
-    """(exit code, body) of an HTTP GET from inside instance `name` (busybox nc; its wget crashes)."""
-    request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n'"
-    code, out = sh(cluster, name, "sh", "-c", f"{request} | nc -w {timeout} {address} {port}")
-    body = out.replace("\r\n", "\n").partition("\n\n")[2]
-    return (code if body or code else 1), body
-
-
-def eventually(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        start = time.monotonic()
-        if check():
-            return start
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
-
-
-def links(cluster, host):
-    out = ip("-n", cluster.underlay.netns(host), "-o", "link", "show").stdout
-    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
-
-
-def code_of(fn, *args):
-    with pytest.raises(RpcFailure) as err:
-        fn(*args)
-    return err.value.code, str(err.value)
+def net1_a1_b1(cluster):
+    """net1, and on sub1 the web servers a1 (host-a) and b1 (host-b), plugged: (vpc, a1, b1)."""
+    created = net1(cluster)
+    create(cluster, "a1", "host-a", "sub1", serve("a1", 80))
+    create(cluster, "b1", "host-b", "sub1", serve("b1", 80))
+    return created, wait_nic(cluster, "a1"), wait_nic(cluster, "b1")
 
 
 def test_vpc_instances_on_two_hosts_reach_each_other_over_vxlan(vpc):
-    created = net(vpc, "CreateVpc", npb.CreateVpcRequest(name="net1", cidr="10.10.0.0/16"))
+    created, a1, b1 = net1_a1_b1(vpc)
     assert created.vni >= 1 and created.mtu == 1450
-    net(vpc, "CreateSubnet", npb.CreateSubnetRequest(name="sub1", vpc="net1", cidr="10.10.1.0/24"))
-    create(vpc, "a1", "host-a", "sub1", serve("a1", 80))
-    create(vpc, "b1", "host-b", "sub1", serve("b1", 80))
-    a1, b1 = wait_nic(vpc, "a1"), wait_nic(vpc, "b1")
     assert a1.host_name != b1.host_name and a1.port.ip != b1.port.ip
     assert a1.port.vpc == "net1" and a1.port.mtu == 1450 and a1.port.gateway == "10.10.1.1"
     code, out = sh(vpc, "a1", "ping", "-c", "2", "-W", "2", b1.port.ip)
@@ -125,9 +67,9 @@ def test_vpc_instances_on_two_hosts_reach_each_other_over_vxlan(vpc):
 
 
 def test_vpc_two_vpcs_with_the_same_cidr_do_not_reach_each_other(vpc):
+    _, a1, b1 = net1_a1_b1(vpc)
     net(vpc, "CreateVpc", npb.CreateVpcRequest(name="net2", cidr="10.10.0.0/16"))
     net(vpc, "CreateSubnet", npb.CreateSubnetRequest(name="sub2", vpc="net2", cidr="10.10.1.0/24"))
-    a1, b1 = wait_nic(vpc, "a1"), wait_nic(vpc, "b1")
     # The same addresses as net1's instances, on the other hosts.
     create(vpc, "d2", "host-a", "sub2", serve("d2", 80), ip=b1.port.ip)
     create(vpc, "e2", "host-b", "sub2", serve("e2", 80), ip=a1.port.ip)
@@ -141,19 +83,21 @@ def test_vpc_two_vpcs_with_the_same_cidr_do_not_reach_each_other(vpc):
 
 
 def test_vpc_security_group_lets_80_in_keeps_22_out_and_rule_changes_apply_at_once(vpc):
+    net1(vpc)
+    create(vpc, "a1", "host-a", "sub1", serve("a1", 80))
     group = net(vpc, "CreateSecurityGroup", npb.CreateSecurityGroupRequest(name="web"))
     group = net(vpc, "AddSecurityGroupRule", npb.AddSecurityGroupRuleRequest(
         group="web", rule=npb.SecurityGroupRule(direction="ingress", protocol="tcp", port_min=80)))
     assert [(r.protocol, r.port_min, r.port_max, r.cidr) for r in group.rules] == [("tcp", 80, 80, "0.0.0.0/0")]
     create(vpc, "w1", "host-b", "sub1", serve("w1", 80, 22), security_groups=["web"])
-    w1 = wait_nic(vpc, "w1")
+    w1, a1 = wait_nic(vpc, "w1"), wait_nic(vpc, "a1")
     assert list(w1.port.security_groups) == ["web"]
     assert fetch(vpc, "a1", w1.port.ip, 80) == (0, "w1\n")        # allowed, and the replies flow
     assert fetch(vpc, "a1", w1.port.ip, 22)[0] != 0                 # default deny
     code, out = sh(vpc, "a1", "ping", "-c", "1", "-W", "1", w1.port.ip)
     assert code != 0                                                 # no icmp rule either
     # Egress is allowed and stateful: w1 reaches a1, and a1's answer comes back.
-    assert fetch(vpc, "w1", wait_nic(vpc, "a1").port.ip) == (0, "a1\n")
+    assert fetch(vpc, "w1", a1.port.ip) == (0, "a1\n")
 
     # A new rule opens 22 on the live instance within a second (measured from the API answer).
     asked = time.monotonic()
@@ -178,18 +122,23 @@ def test_vpc_security_group_lets_80_in_keeps_22_out_and_rule_changes_apply_at_on
 
 
 def test_vpc_remote_group_rule_admits_only_members(vpc):
+    net1(vpc)
+    create(vpc, "b1", "host-b", "sub1")         # in the VPC, in neither group
     net(vpc, "CreateSecurityGroup", npb.CreateSecurityGroupRequest(name="db"))
     net(vpc, "CreateSecurityGroup", npb.CreateSecurityGroupRequest(name="app"))
     net(vpc, "AddSecurityGroupRule", npb.AddSecurityGroupRuleRequest(
         group="db", rule=npb.SecurityGroupRule(protocol="tcp", port_min=80, remote_group="app")))
     create(vpc, "db1", "host-a", "sub1", serve("db1", 80), security_groups=["db"])
     create(vpc, "app1", "host-b", "sub1", security_groups=["app"])
-    db1, _ = wait_nic(vpc, "db1"), wait_nic(vpc, "app1")
+    db1, _, _ = wait_nic(vpc, "db1"), wait_nic(vpc, "app1"), wait_nic(vpc, "b1")
     assert fetch(vpc, "app1", db1.port.ip) == (0, "db1\n")
     assert fetch(vpc, "b1", db1.port.ip)[0] != 0
 
 
 def test_vpc_bad_input_is_refused_with_the_field_named_and_nothing_made(vpc):
+    net1(vpc)
+    net(vpc, "CreateSecurityGroup", npb.CreateSecurityGroupRequest(name="web"))
+    create(vpc, "a1", "host-a", "sub1", security_groups=["web"])    # sub1, net1 and web in use
     bad = [
         ("CreateVpc", npb.CreateVpcRequest(name="x1", cidr="10.300.0.0/16"), "INVALID_ARGUMENT", "cidr"),
         ("CreateVpc", npb.CreateVpcRequest(name="x2", cidr="10.0.0.1/16"), "INVALID_ARGUMENT", "cidr"),
@@ -215,7 +164,6 @@ def test_vpc_bad_input_is_refused_with_the_field_named_and_nothing_made(vpc):
     for method, request, code, words in bad:
         status, message = code_of(net, vpc, method, request)
         assert (status.name, words in message) == (code, True), (method, message)
-    before = len(vpc.api.call("Instances", "ListInstances", public_pb2.ListInstancesRequest()).instances)
     taken = wait_nic(vpc, "a1").port.ip
     for port, code, words in [
         (dict(subnet="sub1", ip="10.10.2.5"), "INVALID_ARGUMENT", "spec.ip"),
@@ -230,8 +178,8 @@ def test_vpc_bad_input_is_refused_with_the_field_named_and_nothing_made(vpc):
         status, message = code_of(call, vpc, "Instances", "CreateInstance",
                                   public_pb2.CreateInstanceRequest(name="badport", spec=spec))
         assert (status.name, words in message) == (code, True), (port, message)
-    after = len(vpc.api.call("Instances", "ListInstances", public_pb2.ListInstancesRequest()).instances)
-    assert after == before
+    assert instance_names(vpc) == {"a1"}
+    assert [v.meta.name for v in vpc.api.call("Networks", "ListVpcs", npb.ListNetworkRequest()).vpcs] == ["net1"]
 
 
 def test_vpc_addresses_are_never_given_twice_under_concurrent_creates(vpc):
@@ -257,23 +205,25 @@ def test_vpc_addresses_are_never_given_twice_under_concurrent_creates(vpc):
 
 
 def test_vpc_deleting_everything_leaves_nothing_behind(vpc):
-    instances = vpc.api.call("Instances", "ListInstances", public_pb2.ListInstancesRequest()).instances
-    for inst in instances:
-        call(vpc, "Instances", "DeleteInstance", public_pb2.DeleteInstanceRequest(name=inst.meta.name))
+    net1_a1_b1(vpc)
+    net(vpc, "CreateVpc", npb.CreateVpcRequest(name="net2", cidr="10.20.0.0/16"))
+    net(vpc, "CreateSubnet", npb.CreateSubnetRequest(name="sub2", vpc="net2", cidr="10.20.1.0/24"))
+    for group in ("web", "app"):
+        net(vpc, "CreateSecurityGroup", npb.CreateSecurityGroupRequest(name=group))
+    net(vpc, "AddSecurityGroupRule", npb.AddSecurityGroupRuleRequest(
+        group="web", rule=npb.SecurityGroupRule(protocol="tcp", port_min=80, remote_group="app")))
+    create(vpc, "w1", "host-b", "sub1", security_groups=["web"])
+    create(vpc, "d2", "host-a", "sub2", security_groups=["app"])
+    wait_nic(vpc, "w1"), wait_nic(vpc, "d2")
+    assert not any(host_clean(vpc, h) for h in vpc.underlay.hosts)     # there is something to remove
 
-    def all_gone():
-        return not vpc.api.call("Instances", "ListInstances", public_pb2.ListInstancesRequest()).instances
-    eventually(all_gone, timeout=60)
-    for group in ("web", "db", "app"):
-        net(vpc, "DeleteSecurityGroup", npb.NetworkRef(name=group)) if group != "app" else None
+    for name in instance_names(vpc):
+        call(vpc, "Instances", "DeleteInstance", public_pb2.DeleteInstanceRequest(name=name))
+    eventually(lambda: not instance_names(vpc), timeout=60)
+    net(vpc, "DeleteSecurityGroup", npb.NetworkRef(name="web"))       # first: its rule names app
     net(vpc, "DeleteSecurityGroup", npb.NetworkRef(name="app"))
-    for name in ("net1", "net2", "net3"):
+    for name in ("net1", "net2"):
         net(vpc, "DeleteVpc", npb.NetworkRef(name=name))
     assert not vpc.api.call("Networks", "ListVpcs", npb.ListNetworkRequest()).vpcs
     assert not vpc.api.call("Networks", "ListSubnets", npb.ListNetworkRequest()).subnets
-
-    def host_clean(host):
-        ours = {name for name in links(vpc, host) if name.startswith(("tcb-", "tcx-", "tcv"))}
-        tables = in_netns(vpc.underlay.netns(host), "nft", "list", "tables").stdout
-        return not ours and "thecloud" not in tables
-    eventually(lambda: all(host_clean(h) for h in vpc.underlay.hosts), timeout=30)
+    eventually(lambda: all(host_clean(vpc, h) for h in vpc.underlay.hosts), timeout=30)

@@ -3,8 +3,7 @@ import subprocess
 
 from proto.v1 import networks_pb2 as npb
 from proto.v1 import public_pb2
-from test_vpc_hosts import call, create, net, sh, wait_nic
-from vpc_harness import in_netns
+from vpc_harness import call, create, in_netns, net, sh, wait_nic
 from vpc_outside import wait_for
 
 

@@ -21,14 +21,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from cli import allinone_ports  # noqa: E402
 from cli.allinone import AllInOne, Node
 from cli.allinone_processes import write_atomic as _write_atomic
 from cli import tomlwriter
 from cli.client import ClusterClient
+from cli.errors import RpcFailure
 from common.tls import TlsFiles, issue
+from proto.v1 import floating_pb2 as fpb
+from proto.v1 import networks_pb2 as npb
 from proto.v1 import public_pb2, resources_pb2 as pb
 
+MiB = 1024**2
+IMAGE = "thecloud/busybox:test"
 
 
 def free_base_port() -> int:
@@ -173,3 +180,127 @@ def vpc_cluster(home: Path, docker_client, hosts=("host-a", "host-b")):
                     all=True, filters={"label": [f"thecloud.agent={node.name}"]}):
                 container.remove(force=True)
         underlay.destroy()
+
+
+# -- calls the tests make ------------------------------------------------------------
+
+def call(cluster, service, method, request):
+    return cluster.api.call(service, method, request, write=True)
+
+
+def net(cluster, method, request):
+    return call(cluster, "Networks", method, request)
+
+
+def serve(text: str, *ports: int) -> list[str]:
+    """A command: httpd on each port answering `text` (httpd on 22 stands in for ssh)."""
+    daemons = " ; ".join(f"httpd -p {p} -h /tmp/w" for p in ports)
+    return ["sh", "-c", f"mkdir -p /tmp/w && echo {text} > /tmp/w/index.html && {daemons} ; sleep 3600"]
+
+
+def create(cluster, name, host, subnet, command=("sleep", "3600"), **port):
+    spec = pb.InstanceSpec(image=IMAGE, vcpus=1, memory_bytes=32 * MiB, command=list(command),
+                           subnet=subnet, host_labels={"vpc-host": host}, **port)
+    return call(cluster, "Instances", "CreateInstance", public_pb2.CreateInstanceRequest(name=name, spec=spec))
+
+
+def wait_running(cluster, name, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inst = cluster.api.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
+        if inst.state == pb.INSTANCE_STATE_RUNNING and inst.runtime_id:
+            return inst
+        time.sleep(0.2)
+    raise AssertionError(f"{name} is not running: {inst}")
+
+
+def sh(cluster, name, *argv):
+    inst = cluster.api.call("Instances", "GetInstance", public_pb2.GetInstanceRequest(name=name))
+    result = cluster.docker.containers.get(inst.runtime_id).exec_run(list(argv))
+    return result.exit_code, result.output.decode(errors="replace")
+
+
+def wait_nic(cluster, name, timeout=30):
+    """Until the instance's eth0 has its port's address (plugged by its host's agent)."""
+    inst = wait_running(cluster, name)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code, out = sh(cluster, name, "ip", "-4", "addr", "show", "dev", "eth0")
+        if code == 0 and f"{inst.port.ip}/{inst.port.prefix_len}" in out:
+            return inst
+        time.sleep(0.2)
+    raise AssertionError(f"{name} has no NIC with {inst.port.ip}: {out}")
+
+
+def fetch(cluster, name, address, port=80, timeout=2):
+    """(exit code, body) of an HTTP GET from inside instance `name` (busybox nc; its wget crashes)."""
+    request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n'"
+    code, out = sh(cluster, name, "sh", "-c", f"{request} | nc -w {timeout} {address} {port}")
+    body = out.replace("\r\n", "\n").partition("\n\n")[2]
+    return (code if body or code else 1), body
+
+
+def eventually(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        start = time.monotonic()
+        if check():
+            return start
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.1)
+
+
+def links(cluster, host):
+    out = ip("-n", cluster.underlay.netns(host), "-o", "link", "show").stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+
+
+def code_of(fn, *args):
+    with pytest.raises(RpcFailure) as err:
+        fn(*args)
+    return err.value.code, str(err.value)
+
+
+def instance_names(cluster) -> set[str]:
+    return {i.meta.name for i in cluster.api.call(
+        "Instances", "ListInstances", public_pb2.ListInstancesRequest(page_size=1000)).instances}
+
+
+def host_clean(cluster, host: str) -> bool:
+    """No VPC bridge, VXLAN device or port and no thecloud nftables table on `host`."""
+    ours = {name for name in links(cluster, host) if name.startswith(("tcb-", "tcx-", "tcv"))}
+    tables = in_netns(cluster.underlay.netns(host), "nft", "list", "tables").stdout
+    return not ours and "thecloud" not in tables
+
+
+# -- one test's cluster is empty for the next -----------------------------------------
+
+def empty(cluster, timeout: float = 60.0) -> None:
+    """Delete every floating IP, instance, security group and VPC, and wait until no
+    host has anything of them left: each test starts from an empty cluster, whatever
+    ran before it and however it ended."""
+    listing = dict(page_size=1000)
+    for fip in cluster.api.call("FloatingIps", "ListFloatingIps", fpb.ListFloatingIpsRequest(**listing)).floating_ips:
+        if fip.instance:
+            call(cluster, "FloatingIps", "DetachFloatingIp", fpb.FloatingIpRef(address=fip.address))
+        call(cluster, "FloatingIps", "DeleteFloatingIp", fpb.FloatingIpRef(address=fip.address))
+    for name in instance_names(cluster):
+        call(cluster, "Instances", "DeleteInstance", public_pb2.DeleteInstanceRequest(name=name))
+    eventually(lambda: not instance_names(cluster), timeout)
+    groups = [g.meta.name for g in cluster.api.call(
+        "Networks", "ListSecurityGroups", npb.ListNetworkRequest(**listing)).security_groups]
+    while groups:       # a group named by another's remote_group rule goes after that one
+        left = []
+        for group in groups:
+            try:
+                net(cluster, "DeleteSecurityGroup", npb.NetworkRef(name=group))
+            except RpcFailure:
+                left.append(group)
+        if left == groups:
+            raise AssertionError(f"security groups {left} cannot be deleted")
+        groups = left
+    for vpc in cluster.api.call("Networks", "ListVpcs", npb.ListNetworkRequest(**listing)).vpcs:
+        net(cluster, "DeleteVpc", npb.NetworkRef(name=vpc.meta.name))
+    assert not cluster.api.call("Networks", "ListSubnets", npb.ListNetworkRequest(**listing)).subnets
+    eventually(lambda: all(host_clean(cluster, h) for h in cluster.underlay.hosts), timeout)

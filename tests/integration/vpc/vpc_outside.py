@@ -18,7 +18,7 @@ import pytest
 
 from cli.client import ClusterClient
 from common.tls import TlsFiles
-from vpc_harness import Underlay, VpcCluster, in_netns, ip
+from vpc_harness import Underlay, VpcCluster, empty, in_netns, ip, sh
 
 ECHO_PORT = 7777
 
@@ -113,15 +113,23 @@ def outside_cluster(home: Path, docker_client, hosts=("host-a", "host-b")):
 
 
 @pytest.fixture(scope="session")
-def nat_cloud(tmp_path_factory, docker_client, busybox_image, netns_capable):
-    """One cluster for the NAT, floating IP and anti-spoofing tests (each uses its own VPCs)."""
+def nat_cluster(tmp_path_factory, docker_client, busybox_image, netns_capable):
+    """One cluster for the NAT, floating IP and anti-spoofing tests."""
     with outside_cluster(tmp_path_factory.mktemp("vpcnat"), docker_client) as cluster:
         yield cluster
 
 
+@pytest.fixture
+def nat_cloud(nat_cluster):
+    """That cluster, empty: a test makes every VPC, instance and floating IP it uses,
+    and leaves nothing for the next one (the pool's addresses, NAT tables)."""
+    empty(nat_cluster)
+    yield nat_cluster
+    empty(nat_cluster)
+
+
 def echo_from(cluster, name: str, timeout: int = 3) -> tuple[int, str]:
     """(exit code, what the outside saw as the source) of a connection from instance `name`."""
-    from test_vpc_hosts import sh
     return sh(cluster, name, "nc", "-w", str(timeout), cluster.outside.address, str(ECHO_PORT))
 
 
