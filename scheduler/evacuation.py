@@ -24,7 +24,7 @@ import logging
 from common.errors import CloudError
 from common.ids import new_id
 from scheduler.leader_loop import LeaderLoop
-from scheduler.placement import groups as g
+from scheduler.rules import groups as g
 from scheduler.mover import EVACUATION, Blocked, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import evacuation as ev

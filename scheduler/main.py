@@ -41,7 +41,7 @@ from scheduler.network.reconciler import NetworkReconciler
 from scheduler.reconciler import Reconciler
 from scheduler.volume_reconciler import VolumeReconciler
 from scheduler.ops import SERVICES as OPS_SERVICES, SchedulerOps
-from scheduler.auth.wiring import SERVICES as IAM_SERVICES, SchedulerIam
+from scheduler.iam_wiring import SERVICES as IAM_SERVICES, SchedulerIam
 from scheduler.store.client import RaftStore
 
 log = logging.getLogger("thecloud.scheduler")

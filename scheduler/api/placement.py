@@ -12,7 +12,7 @@ from common.errors import (AlreadyExists, CloudError, InvalidArgument, NotFound,
 from common.ids import LABEL_KEY_RE, check_labels, check_name, new_id, new_request_id
 from proto.v1 import placement_pb2, placement_pb2_grpc
 from scheduler.api import convert, secret_input, validate
-from scheduler.placement import groups as g
+from scheduler.rules import groups as g
 from scheduler.placement.planner import Planner, Settings
 from scheduler.proposer import now_ms
 from scheduler.state import placement as rules

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from common.errors import InvalidArgument
 from common.ids import check_name
-from scheduler.placement import constraints as c
+from scheduler.rules import constraints as c
 from scheduler.placement.weighers import STRATEGIES
 
 MAX_CONSTRAINTS = 32

@@ -6,7 +6,7 @@ from common.ids import check_name, new_id
 from proto.v1 import iam_pb2, iam_pb2_grpc
 from scheduler.api import iam_input, validate
 from scheduler.api.iam_convert import principal_pb
-from scheduler.auth import identity
+from scheduler.auth import identity, policy
 from scheduler.state import iam
 
 SERVICE_ACCOUNT = "service-account"
@@ -20,8 +20,8 @@ def may_manage(record: dict, action: str) -> bool:
     if record["id"] == me.principal_id and action in ("get", "token"):
         return True
     if record["kind"] == SERVICE_ACCOUNT:
-        return identity.permitted(f"serviceaccount.{action}", record["project"])
-    return identity.permitted(f"user.{action}", "")
+        return policy.permitted(f"serviceaccount.{action}", record["project"])
+    return policy.permitted(f"user.{action}", "")
 
 
 class PrincipalsServicer(iam_pb2_grpc.PrincipalsServicer):

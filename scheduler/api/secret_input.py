@@ -5,7 +5,7 @@ import re
 
 from common.errors import InvalidArgument, NotFound
 from common.ids import check_name
-from scheduler.auth import identity
+from scheduler.auth import policy
 from scheduler.state import secrets as secret_state
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -34,7 +34,7 @@ def require_secret_use(project: str, spec: dict) -> None:
     secrets into an instance: one that references any (as env or files) receives
     their values, which `instance.create` alone must not reveal."""
     if spec.get("secret_env") or spec.get("secret_files"):
-        identity.require(SECRET_USE, project)
+        policy.require(SECRET_USE, project)
 
 
 def check_secrets_exist(state, project: str, spec: dict) -> None:

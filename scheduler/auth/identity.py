@@ -85,20 +85,5 @@ def require_visible(project: str, what: str = "project") -> None:
         raise NotFound(f"{what} {project!r} not found")
 
 
-def require(permission: str, project: str = "") -> None:
-    """Raise unless the caller holds `permission` in `project` ("" = cluster-wide)."""
-    from scheduler.auth.policy import decide  # the policy imports this module
-
-    reason = decide(current(), permission, project)
-    if reason is not None:
-        raise reason
-
-
-def permitted(permission: str, project: str = "") -> bool:
-    from scheduler.auth.policy import decide
-
-    return decide(current(), permission, project) is None
-
-
-__all__ = ["Identity", "SYSTEM", "current", "visible_projects", "require_visible", "require",
-           "permitted", "NotFound", "PermissionDenied"]
+__all__ = ["Identity", "SYSTEM", "current", "visible_projects", "require_visible",
+           "NotFound", "PermissionDenied"]

@@ -9,7 +9,7 @@ A scoped token narrows all of this to its project and role.
 from __future__ import annotations
 
 from common.errors import CloudError, NotFound, PermissionDenied
-from scheduler.auth.identity import Identity
+from scheduler.auth.identity import Identity, current
 from scheduler.auth.permissions import grants
 
 
@@ -38,3 +38,14 @@ def decide(identity: Identity, permission: str, project: str) -> CloudError | No
     if any(_role_grants(identity, role, permission) for role in relevant):
         return None
     return PermissionDenied(f"{permission} is not allowed in project {project!r}")
+
+
+def require(permission: str, project: str = "") -> None:
+    """Raise unless the current caller holds `permission` in `project` ("" = cluster-wide)."""
+    reason = decide(current(), permission, project)
+    if reason is not None:
+        raise reason
+
+
+def permitted(permission: str, project: str = "") -> bool:
+    return decide(current(), permission, project) is None

@@ -6,8 +6,8 @@ host ("short of memory"); `reason_for(request)` may make it precise
 """
 from __future__ import annotations
 
-from scheduler.placement import constraints as c
-from scheduler.placement import groups as g
+from scheduler.rules import constraints as c
+from scheduler.rules import groups as g
 from scheduler.state import records as r
 
 

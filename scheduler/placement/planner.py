@@ -17,8 +17,8 @@ import dataclasses
 import random
 
 from common.errors import InvalidArgument, NotFound, ResourceExhausted
-from scheduler.placement import constraints as c
-from scheduler.placement import groups as g
+from scheduler.rules import constraints as c
+from scheduler.rules import groups as g
 from scheduler.placement.engine import Decision, PlacementRequest, Scan, explain, first_failure, scan, weigh
 from scheduler.placement.filters import DEFAULT_FILTERS
 from scheduler.placement.weighers import DEFAULT_WEIGHERS, STRATEGIES

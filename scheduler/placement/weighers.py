@@ -5,7 +5,7 @@ others. `name` labels it in explanations.
 """
 from __future__ import annotations
 
-from scheduler.placement import groups as g
+from scheduler.rules import groups as g
 
 
 def _free_share(host: dict, request, key: str) -> float:

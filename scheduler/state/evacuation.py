@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass, field
 
 from common.errors import FailedPrecondition, InvalidArgument, NotFound
-from scheduler.placement import groups as g
+from scheduler.rules import groups as g
 from scheduler.state import placement
 from scheduler.state import records as r
 from scheduler.state.commands import Command, table

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota
+from scheduler.state.projects import DEFAULT_PROJECT, DEFAULT_PROJECT_ID, default_project, project  # noqa: F401
 from scheduler.state.commands import Command, table
 
-DEFAULT_PROJECT = "default"
-DEFAULT_PROJECT_ID = "p-default"
 BUILTIN_ROLE_NAMES = ("admin", "project-admin", "member", "reader")
 KINDS = ("user", "service-account")
 # Revoked or expired tokens a principal keeps on record (so `token list` shows them);
@@ -114,20 +113,6 @@ def _out(record: dict) -> dict:
 
 
 # -- projects -----------------------------------------------------------------
-
-def default_project() -> dict:
-    return {"id": DEFAULT_PROJECT_ID, "name": DEFAULT_PROJECT, "description": "the built-in project",
-            "labels": {}, "created_ms": 0, "updated_ms": 0, "revision": 0}
-
-
-def project(state, name_or_id: str) -> dict | None:
-    """A project record by name or id; the built-in "default" always exists."""
-    iam = state.iam
-    record = iam["projects"].get(name_or_id) or iam["projects"].get(iam["project_names"].get(name_or_id, ""))
-    if record is None and name_or_id in (DEFAULT_PROJECT, DEFAULT_PROJECT_ID):
-        return default_project()
-    return record
-
 
 def projects(state) -> list[dict]:
     listed = list(state.iam["projects"].values())

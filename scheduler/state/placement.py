@@ -14,8 +14,8 @@ import copy
 from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from scheduler.placement import constraints as c
-from scheduler.placement import groups as g
+from scheduler.rules import constraints as c
+from scheduler.rules import groups as g
 from scheduler.state import records as r
 from scheduler.state.commands import Command, table
 

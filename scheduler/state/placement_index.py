@@ -8,7 +8,7 @@ host — whichever module implements it. Deterministic like apply.
 """
 from __future__ import annotations
 
-from scheduler.placement.groups import domain_value
+from scheduler.rules.groups import domain_value
 from scheduler.state import records as r
 
 LABEL_DOMAINS = ("rack", "zone")

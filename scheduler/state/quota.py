@@ -17,6 +17,7 @@ had quotas hold them without usage records).
 from __future__ import annotations
 
 from common.errors import NotFound, ResourceExhausted
+from scheduler.state import projects
 
 RESOURCES = ("instances", "vcpus", "memory_bytes", "volumes", "volume_bytes", "vpcs", "floating_ips",
              "secrets", "secret_bytes", "images", "security_groups", "security_group_rules")
@@ -66,9 +67,7 @@ def charge(state, project: str, amounts: dict, project_id: str | None = None) ->
     project deleted (or deleted and re-created) since the proposer looked is refused.
     """
     if project_id is not None:
-        from scheduler.state import iam  # iam imports this module
-
-        record = iam.project(state, project)
+        record = projects.project(state, project)
         if record is None or record["id"] != project_id:
             raise NotFound(f"project {project!r} not found")
     check(state, project, amounts)

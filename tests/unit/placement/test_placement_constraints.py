@@ -2,7 +2,7 @@
 import pytest
 
 from common.errors import InvalidArgument
-from scheduler.placement import constraints as c
+from scheduler.rules import constraints as c
 
 
 @pytest.mark.parametrize("text, labels, expected", [

@@ -2,7 +2,7 @@
 import pytest
 
 from common.errors import ResourceExhausted
-from scheduler.placement import constraints as c
+from scheduler.rules import constraints as c
 from scheduler.placement.engine import PlacementRequest, explain, place
 from scheduler.placement.filters import (ConstraintFilter, CpuFilter, DiskFilter, DriverFilter, GroupFilter,
                                          HostUpFilter, ImageFilter, LabelFilter, MemoryFilter,

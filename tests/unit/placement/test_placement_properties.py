@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from placement_fixtures import GiB, apply, group, join, spec
 
 from common.errors import CloudError
-from scheduler.placement import groups as g
+from scheduler.rules import groups as g
 from scheduler.placement.planner import Planner, Settings
 from scheduler.state import placement as rules
 from scheduler.state.machine import ClusterState
