@@ -32,14 +32,14 @@ from scheduler.api.floating import FloatingIpsServicer
 from proto.v1 import floating_pb2_grpc
 from scheduler.api.placement import PlacementServicer
 from scheduler.api.evacuations import EvacuationsServicer
-from scheduler.evacuation import Evacuator
+from scheduler.leader.evacuation import Evacuator
 from scheduler.api.node import NodeServicer
 from scheduler.api.volumes import SnapshotsServicer, VolumesServicer
 from scheduler.config import SchedulerConfig, load_config
 from scheduler.proposer import Proposer
 from scheduler.network.reconciler import NetworkReconciler
-from scheduler.reconciler import Reconciler
-from scheduler.volume_reconciler import VolumeReconciler
+from scheduler.leader.reconciler import Reconciler
+from scheduler.leader.volume_reconciler import VolumeReconciler
 from scheduler.ops import SERVICES as OPS_SERVICES, SchedulerOps
 from scheduler.iam_wiring import SERVICES as IAM_SERVICES, SchedulerIam
 from scheduler.store.client import RaftStore

@@ -2,13 +2,13 @@
 
 validate → decide (the plan: what can move and where, what cannot and why) →
 propose `host.evacuate` → answer with the plan. The leader's Evacuator
-(`scheduler/evacuation.py`) then does the moves, a few at a time.
+(`scheduler/leader/evacuation.py`) then does the moves, a few at a time.
 """
 from __future__ import annotations
 
 from common.errors import InvalidArgument, NotFound, rpc_errors
 from proto.v1 import evacuate_pb2, evacuate_pb2_grpc
-from scheduler import evacuation
+from scheduler.leader import evacuation
 from scheduler.api import convert
 from scheduler.placement.planner import Planner, Settings
 from scheduler.proposer import retry_rid

@@ -8,7 +8,7 @@ from common.ids import check_labels, check_name, new_id
 from common.tls import issuer_fingerprint, peer_certificate, peer_identity
 from proto.v1 import node_pb2, node_pb2_grpc
 from scheduler.api import convert
-from scheduler.liveness import HeartbeatWriter
+from scheduler.leader.liveness import HeartbeatWriter
 from scheduler.observed import differs, observed_args
 from scheduler.api.network_input import check_vtep
 from scheduler.state import records as r
@@ -97,7 +97,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
             args = observed_args(request.host_id, observed)
             if differs(instance, args):
                 commands.append(("instance.observe", args))
-        # Only what changed goes through Raft; liveness alone is batched (scheduler/liveness.py).
+        # Only what changed goes through Raft; liveness alone is batched (scheduler/leader/liveness.py).
         self.heartbeats.write(host, commands)
         return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms(),
                                           deny_list=deny_list_pb(denied), **trust_for(rotation, context))

@@ -1,6 +1,6 @@
 """The Volumes and Snapshots services: validate → decide (host, ids) → propose → answer.
 
-The reconciler (scheduler/volume_reconciler.py) makes what the state says on
+The reconciler (scheduler/leader/volume_reconciler.py) makes what the state says on
 the hosts; these calls only change the state, so a create answers CREATING and
 a delete DELETING.
 """

@@ -19,7 +19,7 @@ import time
 import grpc
 
 from proto.v1 import agent_pb2, floating_pb2, networks_pb2, networks_pb2_grpc
-from scheduler.leader_loop import LeaderLoop
+from scheduler.leader.leader_loop import LeaderLoop
 from scheduler.network.plan import host_network, sandboxes
 from scheduler.state import records as r
 

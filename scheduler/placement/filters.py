@@ -31,7 +31,7 @@ class HostUpFilter(HostFilter):
 
 
 class HealthyFilter(HostFilter):
-    """Up but the leader's calls to its agent fail (scheduler/host_health.py)."""
+    """Up but the leader's calls to its agent fail (scheduler/leader/host_health.py)."""
 
     reason = "unhealthy"
 

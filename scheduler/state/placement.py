@@ -380,7 +380,7 @@ def relocate(state, instance_id: str, from_host_id: str, to_host_id: str, overco
 
 
 def alive(state, args: AliveArgs, ctx: dict) -> dict:
-    """Hosts heard from since the last such command (scheduler/liveness.py): their
+    """Hosts heard from since the last such command (scheduler/leader/liveness.py): their
     heartbeat time moves to `ts`. Hosts that are down come back only through a full
     heartbeat, which also records what changed while they were away."""
     touched = 0

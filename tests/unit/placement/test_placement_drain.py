@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 from placement_fixtures import GiB, apply, create, group, join, ok
 
-from scheduler import liveness
-from scheduler.drain import Drainer, orphans
-from scheduler.reconcile_pacing import ReconcilePacer
+from scheduler.leader import liveness
+from scheduler.leader.drain import Drainer, orphans
+from scheduler.leader.reconcile_pacing import ReconcilePacer
 from scheduler.state.machine import ClusterState
 
 CONFIG = SimpleNamespace(placement_strategy="spread", cpu_overcommit=1.0, memory_overcommit=1.0,

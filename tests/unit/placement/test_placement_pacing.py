@@ -1,11 +1,11 @@
 """The reconcile pacer at fleet scale: creates get quick visits, an observation that
-settles its instance gets none, anything else a full visit (scheduler/reconcile_pacing.py)."""
+settles its instance gets none, anything else a full visit (scheduler/leader/reconcile_pacing.py)."""
 import threading
 from types import SimpleNamespace
 
 from placement_fixtures import apply, create, join
 
-from scheduler.reconcile_pacing import ReconcilePacer, settled
+from scheduler.leader.reconcile_pacing import ReconcilePacer, settled
 from scheduler.state.machine import ClusterState
 
 CONFIG = SimpleNamespace(reconcile_interval=1000.0)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from scheduler import evacuation
+from scheduler.leader import evacuation
 from scheduler.config import SchedulerConfig
 from scheduler.placement.planner import Planner, Settings
 from scheduler.state.machine import ClusterState

@@ -10,8 +10,8 @@ from common.errors import raise_for_result
 from proto.v1 import evacuate_pb2 as epb
 from scheduler.api.evacuations import EvacuationsServicer
 from scheduler.config import SchedulerConfig
-from scheduler.drain import Drainer
-from scheduler.evacuation import Evacuator
+from scheduler.leader.drain import Drainer
+from scheduler.leader.evacuation import Evacuator
 from scheduler.state.machine import ClusterState
 
 GiB = 1024**3

@@ -4,7 +4,7 @@ import grpc
 import pytest
 
 from common.errors import ResourceExhausted
-from scheduler.host_health import UNHEALTHY_AFTER_S, HostHealth, MAX_DELAY, reason_of, transport_failure
+from scheduler.leader.host_health import UNHEALTHY_AFTER_S, HostHealth, MAX_DELAY, reason_of, transport_failure
 from scheduler.placement.engine import PlacementRequest, place
 from scheduler.state.machine import ClusterState
 

@@ -15,7 +15,7 @@ import pytest
 from common.errors import raise_for_result
 from proto.v1 import agent_pb2, node_pb2, resources_pb2
 from scheduler.config import SchedulerConfig
-from scheduler.reconciler import Reconciler, needs_ensure
+from scheduler.leader.reconciler import Reconciler, needs_ensure
 from scheduler.state import records as r
 from scheduler.state.machine import ClusterState
 

@@ -1,6 +1,6 @@
-"""The one mover's policies (scheduler/mover.py): which instances a drain, host loss
+"""The one mover's policies (scheduler/leader/mover.py): which instances a drain, host loss
 and an evacuation move, and what keeps one in place."""
-from scheduler.mover import DRAIN, EVACUATION, HOST_LOSS, Blocked, Mover
+from scheduler.leader.mover import DRAIN, EVACUATION, HOST_LOSS, Blocked, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state.machine import ClusterState
 

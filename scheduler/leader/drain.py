@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from common.errors import CloudError
-from scheduler.mover import DRAIN, Mover
+from scheduler.leader.mover import DRAIN, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import evacuation
 from scheduler.state import placement as rules
@@ -51,7 +51,7 @@ class Drainer:
         """Propose the moves of the current wave; returns how many were proposed."""
         with self.store.read_lock:
             state = self.store.read()
-            # A host being evacuated is the Evacuator's (scheduler/evacuation.py), which moves all of it.
+            # A host being evacuated is the Evacuator's (scheduler/leader/evacuation.py), which moves all of it.
             draining = [h for h in state.hosts.values() if rules.schedulable(h) in rules.MOVING_MODES
                         and not evacuation.running(state, h["id"])]
             if not draining:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from common.errors import CloudError, ResourceExhausted
-from scheduler.mover import HOST_LOSS, Mover
+from scheduler.leader.mover import HOST_LOSS, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import records as r
 

@@ -1,6 +1,6 @@
 """Evacuating a host: move everything that can move, report what cannot.
 
-The difference from a drain (`scheduler/drain.py`): a drain is a host mode that
+The difference from a drain (`scheduler/leader/drain.py`): a drain is a host mode that
 keeps moving instances with a restart policy for as long as it lasts; an
 evacuation is a finite job over *every* instance of the host — restart policy
 `never` and stopped instances too (a stopped one is re-homed without starting) —
@@ -23,9 +23,9 @@ import logging
 
 from common.errors import CloudError
 from common.ids import new_id
-from scheduler.leader_loop import LeaderLoop
+from scheduler.leader.leader_loop import LeaderLoop
 from scheduler.rules import groups as g
-from scheduler.mover import EVACUATION, Blocked, Mover
+from scheduler.leader.mover import EVACUATION, Blocked, Mover
 from scheduler.placement.planner import Overlay, Planner, Settings
 from scheduler.state import evacuation as ev
 from scheduler.state import placement as rules

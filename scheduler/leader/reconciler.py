@@ -20,14 +20,14 @@ from common import requestid
 from common.errors import CloudError
 from proto.v1 import agent_pb2
 from scheduler.agent_spec import ensure_request
-from scheduler.leader_loop import LeaderLoop
+from scheduler.leader.leader_loop import LeaderLoop
 from scheduler.observed import differs, observed_args, state_from_pb, state_to_pb
-from scheduler import host_health, liveness
-from scheduler.host_health import HostHealth
+from scheduler.leader import host_health, liveness
+from scheduler.leader.host_health import HostHealth
 from scheduler.proposer import now_ms
-from scheduler.drain import Drainer, orphans
-from scheduler.reconcile_pacing import ReconcilePacer
-from scheduler.rescheduler import Rescheduler
+from scheduler.leader.drain import Drainer, orphans
+from scheduler.leader.reconcile_pacing import ReconcilePacer
+from scheduler.leader.rescheduler import Rescheduler
 from scheduler.state import records as r
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class Reconciler(LeaderLoop):
                 list(done)
 
     def ensure_new(self, host: dict, term: int) -> None:
-        """A quick visit (scheduler/reconcile_pacing.py): ensure the host's instances at a
+        """A quick visit (scheduler/leader/reconcile_pacing.py): ensure the host's instances at a
         new generation, without listing what the agent runs first; the next full
         visit compares everything."""
         with self.store.read_lock:

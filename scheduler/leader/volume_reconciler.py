@@ -1,6 +1,6 @@
 """The control loop for volumes on the leader: make every host's pool hold what the state says.
 
-Level-triggered like the instance reconciler (scheduler/reconciler.py): each
+Level-triggered like the instance reconciler (scheduler/leader/reconciler.py): each
 pass lists what the agent's pool holds (`AgentVolumes.ListVolumes`) and does
 what is missing — remove deleted snapshots, then deleted volumes; make new
 snapshots; create, clone, grow or revert volumes — writing what it observes
@@ -17,8 +17,8 @@ import time
 import grpc
 
 from proto.v1 import agent_pb2, volumes_pb2, volumes_pb2_grpc
-from scheduler.leader_loop import LeaderLoop
-from scheduler.reconcile_pacing import ReconcilePacer
+from scheduler.leader.leader_loop import LeaderLoop
+from scheduler.leader.reconcile_pacing import ReconcilePacer
 from scheduler.state import records as r
 from scheduler.state import volumes as v
 

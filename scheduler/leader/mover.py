@@ -1,9 +1,9 @@
 """One mechanism moves instances between hosts; policies say which and why.
 
-Three things move instances off a host: a drain (`scheduler/drain.py`, a host mode:
+Three things move instances off a host: a drain (`scheduler/leader/drain.py`, a host mode:
 instances with a restart policy, one failure domain at a time), host loss
-(`scheduler/rescheduler.py`: LOST instances of a down host whose restart policy
-asks for it) and an evacuation (`scheduler/evacuation.py`, a finite job over every
+(`scheduler/leader/rescheduler.py`: LOST instances of a down host whose restart policy
+asks for it) and an evacuation (`scheduler/leader/evacuation.py`, a finite job over every
 instance of the host). They differ only in their policy — which instances move,
 what blocks one, the reason shown — and in their pace. The decision is the same
 for all three and lives here: the planner places the instance as it would a
