@@ -5,7 +5,8 @@ The containers share this machine's network namespace and each gets its own
 loopback address (127.0.X.Y), so every byte stays on loopback. Agents drive this
 machine's Docker Engine through its socket. Three schedulers and two agents come
 up healthy; a second run changes nothing; a sixth host added later joins; then a
-`--tags upgrade` run moves every node to a newer wheel one at a time (ops_upgrade.py).
+`--tags upgrade` run moves every node, one at a time, from the wheel of the release
+before (UPGRADE_FROM) to this tree's (ops_upgrade.py).
 """
 from __future__ import annotations
 
@@ -38,8 +39,27 @@ def _run(argv, timeout=600, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
 
 
+# The release the cluster is first installed from: the rolling upgrade then moves it to
+# this tree (ops_upgrade.py), as an operator goes from the running release to the new
+# one. c9df7db is main before issue 15 (typed state commands, the agent's own spec).
+UPGRADE_FROM = os.environ.get("OPS_UPGRADE_FROM", "c9df7db")
+
+
+def released_tree(tmp_path: Path) -> Path:
+    """UPGRADE_FROM's source, from this checkout's history (`git archive`)."""
+    tree = tmp_path / f"thecloud-{UPGRADE_FROM}"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", "--format=tar", UPGRADE_FROM],
+                             capture_output=True, timeout=120)
+    assert archive.returncode == 0, archive.stderr.decode()[-2000:]
+    unpacked = subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, capture_output=True, timeout=120)
+    assert unpacked.returncode == 0, unpacked.stderr.decode()[-2000:]
+    return tree
+
+
 def wheelhouse(tmp_path: Path) -> Path:
-    """Dependencies' wheels cached by what they come from; thecloud's own wheel fresh."""
+    """Dependencies' wheels cached by what they come from; thecloud's own wheel fresh,
+    built from the release the cluster starts on (UPGRADE_FROM)."""
     key = hashlib.sha256((REPO_ROOT / "setup.cfg").read_bytes()).hexdigest()[:16]
     deps = CACHE / f"wheelhouse-{key}"
     python = str(REPO_ROOT / ".venv" / "bin" / "python")
@@ -54,7 +74,7 @@ def wheelhouse(tmp_path: Path) -> Path:
     house = tmp_path / "wheelhouse"
     shutil.copytree(deps, house)
     done = _run([python, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check", "-w", str(house),
-                 str(REPO_ROOT)], timeout=300)
+                 str(released_tree(tmp_path))], timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return house
 
