@@ -10,6 +10,7 @@ Syntax (one expression per constraint):
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -79,7 +80,15 @@ def parse(text: str, field: str = "spec.constraints") -> Constraint:
 
 
 def parse_all(texts, field: str = "spec.constraints") -> tuple[Constraint, ...]:
-    """Parsed constraints; INVALID_ARGUMENT when they contradict each other."""
+    """Parsed constraints; INVALID_ARGUMENT when they contradict each other.
+
+    Parsed once per distinct list: the input check, the planner and apply's re-check
+    of one request (and every instance of a batch) share the result."""
+    return _parse_all(tuple(texts), field)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_all(texts: tuple, field: str) -> tuple[Constraint, ...]:
     parsed = tuple(parse(t, field) for t in texts)
     check_consistent(parsed, field)
     return parsed
