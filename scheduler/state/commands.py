@@ -46,72 +46,121 @@ def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
                  for f in dataclasses.fields(cls))
 
 
+@functools.lru_cache(maxsize=None)
+def _plan(cls: type) -> tuple[tuple[str, Callable, bool], ...]:
+    """Each field's name, its compiled check and whether it is required: the type
+    hints are read once per argument type, not on every command."""
+    return tuple((name, _checker(hint), required) for name, hint, required in _fields(cls))
+
+
 def decode(cls: type, raw: Any, path: str = ""):
     """An instance of the argument dataclass `cls` from JSON `raw`, or InvalidArgument."""
     if not isinstance(raw, dict):
         raise InvalidArgument(path or "args", "must be a mapping")
     values = {}
-    for name, hint, required in _fields(cls):
-        where = f"{path}.{name}" if path else name
+    for name, check, required in _plan(cls):
         if name in raw:
-            values[name] = _value(hint, raw[name], where)
+            values[name] = check(raw[name], f"{path}.{name}" if path else name)
         elif required:
-            raise InvalidArgument(where, "is required")
+            raise InvalidArgument(f"{path}.{name}" if path else name, "is required")
     return cls(**values)
 
 
 def _value(hint, value, where: str):
-    origin = typing.get_origin(hint)
-    if hint is Any:
+    return _checker(hint)(value, where)
+
+
+def _any(value, where):
+    return value
+
+
+def _bool(value, where):
+    if value is True or value is False:
         return value
+    raise InvalidArgument(where, "must be true or false")
+
+
+def _int(value, where):
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is float and value.is_integer():
+        return int(value)       # JSON written from a float that holds a whole number
+    raise InvalidArgument(where, "must be a whole number")
+
+
+def _float(value, where):
+    kind = type(value)
+    if kind is int or kind is float:
+        return value
+    raise InvalidArgument(where, "must be a number")
+
+
+def _str(value, where):
+    if type(value) is str:
+        return value
+    raise InvalidArgument(where, "must be a string")
+
+
+_SCALARS = {bool: _bool, int: _int, float: _float, str: _str}
+
+
+@functools.lru_cache(maxsize=None)
+def _checker(hint) -> Callable:
+    """A function (value, where) -> value for `hint`, raising InvalidArgument."""
+    if hint is Any:
+        return _any
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _value(option, value, where)
-            except InvalidArgument as err:
-                errors.append(err)
-        raise errors[0]
+        options = [_checker(o) for o in typing.get_args(hint) if o is not type(None)]
+        nullable = type(None) in typing.get_args(hint)
+
+        def union(value, where):
+            if value is None and nullable:
+                return None
+            first = None
+            for option in options:
+                try:
+                    return option(value, where)
+                except InvalidArgument as err:
+                    first = first or err
+            raise first
+        return union
     if dataclasses.is_dataclass(hint):
-        return decode(hint, value, where)
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise InvalidArgument(where, "must be true or false")
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)       # JSON written from a float that holds a whole number
-        raise InvalidArgument(where, "must be a whole number")
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-        raise InvalidArgument(where, "must be a number")
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise InvalidArgument(where, "must be a string")
+        return lambda value, where: decode(hint, value, where)
     if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise InvalidArgument(where, "must be a mapping")
         args = typing.get_args(hint)
-        if not args:
-            return value
-        return {_value(args[0], k, f"{where} key"): _value(args[1], v, f"{where}.{k}") for k, v in value.items()}
+        if not args or args[1] is Any and args[0] is str:
+            def plain_mapping(value, where):
+                if type(value) is not dict:
+                    raise InvalidArgument(where, "must be a mapping")
+                if args:
+                    for key in value:
+                        if type(key) is not str:
+                            raise InvalidArgument(f"{where} key", "must be a string")
+                return value
+            return plain_mapping
+        key_check, value_check = _checker(args[0]), _checker(args[1])
+
+        def mapping(value, where):
+            if type(value) is not dict:
+                raise InvalidArgument(where, "must be a mapping")
+            return {key_check(k, f"{where} key"): value_check(v, f"{where}.{k}") for k, v in value.items()}
+        return mapping
     if hint is list or origin is list:
-        if not isinstance(value, list):
-            raise InvalidArgument(where, "must be a list")
         args = typing.get_args(hint)
-        if not args:
-            return value
-        return [_value(args[0], item, f"{where}[{i}]") for i, item in enumerate(value)]
-    raise TypeError(f"{where}: argument types cannot declare {hint!r}")
+        item_check = _checker(args[0]) if args else None
+
+        def sequence(value, where):
+            if type(value) is not list:
+                raise InvalidArgument(where, "must be a list")
+            if item_check is None:
+                return value
+            return [item_check(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return sequence
+    raise TypeError(f"argument types cannot declare {hint!r}")
 
 
 def encode(args) -> dict:
