@@ -147,7 +147,17 @@ def _checker(hint) -> Callable:
         def mapping(value, where):
             if type(value) is not dict:
                 raise InvalidArgument(where, "must be a mapping")
-            return {key_check(k, f"{where} key"): value_check(v, f"{where}.{k}") for k, v in value.items()}
+            copied = None           # a new dict only when a value was converted
+            for k, v in value.items():
+                key_check(k, where + " key")
+                try:
+                    checked = value_check(v, where)
+                except InvalidArgument:
+                    checked = value_check(v, f"{where}.{k}")    # raises again, naming the key
+                if checked is not v:
+                    copied = copied if copied is not None else dict(value)
+                    copied[k] = checked
+            return value if copied is None else copied
         return mapping
     if hint is list or origin is list:
         args = typing.get_args(hint)
@@ -158,7 +168,16 @@ def _checker(hint) -> Callable:
                 raise InvalidArgument(where, "must be a list")
             if item_check is None:
                 return value
-            return [item_check(item, f"{where}[{i}]") for i, item in enumerate(value)]
+            copied = None
+            for i, item in enumerate(value):
+                try:
+                    checked = item_check(item, where)
+                except InvalidArgument:
+                    checked = item_check(item, f"{where}[{i}]")  # raises again, naming the item
+                if checked is not item:
+                    copied = copied if copied is not None else list(value)
+                    copied[i] = checked
+            return value if copied is None else copied
         return sequence
     raise TypeError(f"argument types cannot declare {hint!r}")
 
