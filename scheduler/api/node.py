@@ -44,6 +44,15 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         self.config = config
         self.signer = signer
         self.heartbeats = HeartbeatWriter(store, proposer, config)
+        self._denied: tuple[int, node_pb2.DenyList] = (-1, node_pb2.DenyList())
+
+    def _deny_list(self, state) -> node_pb2.DenyList:
+        """The schedulers' deny-list for heartbeat responses, built again only when its
+        revision moved (agents take a list only for a newer revision anyway)."""
+        revision = int(state.deny_list.get("revision", 0))
+        if self._denied[0] != revision:
+            self._denied = (revision, deny_list_pb(schedulers_denied(state)))
+        return self._denied[1]
 
     def _authorize(self, context, host_name: str | None = None, roles: tuple = ("agent",)) -> None:
         identity = peer_identity(context.auth_context())
@@ -84,7 +93,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
                 self._authorize(context, host["name"])
             mine = {i["id"]: dict(i) for i in state.instances_on(request.host_id)}
             rotation = dict(state.ca_rotation)
-            denied = schedulers_denied(state)
+            deny_list = self._deny_list(state)
         usage = {f.name: getattr(request.usage, f.name) for f in request.usage.DESCRIPTOR.fields}
         beat = {"id": request.host_id, "usage": usage, "images": list(request.images)}
         if request.capacity.vcpus:
@@ -100,7 +109,7 @@ class NodeServicer(node_pb2_grpc.NodeServicer):
         # Only what changed goes through Raft; liveness alone is batched (scheduler/leader/liveness.py).
         self.heartbeats.write(host, commands)
         return node_pb2.HeartbeatResponse(heartbeat_interval_ms=self.heartbeats.interval_ms(),
-                                          deny_list=deny_list_pb(denied), **trust_for(rotation, context))
+                                          deny_list=deny_list, **trust_for(rotation, context))
 
     @rpc_errors
     def RenewCertificate(self, request, context):

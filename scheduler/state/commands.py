@@ -33,6 +33,18 @@ class Command:
     handler: Callable
 
 
+@dataclass(frozen=True)
+class IdArgs:
+    """The arguments of every command that names one record by its id."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class NoArgs:
+    """The arguments of a command that takes none."""
+
+
 def table(**by_op: Command) -> dict[str, Command]:
     """{op: Command}; keyword names use "__" for the op's dot ("host__join")."""
     return {op.replace("__", "."): command for op, command in by_op.items()}

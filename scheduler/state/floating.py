@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota
 from scheduler.state import records as r
-from scheduler.state.commands import Command, table
+from scheduler.state.commands import Command, IdArgs, table
 
 COLLECTIONS = ("floating_ips", "floating_ip_addresses")
 
@@ -42,11 +42,6 @@ class CreateFloatingIpArgs:
 class AttachArgs:
     id: str
     instance_id: str
-
-
-@dataclass(frozen=True)
-class IdArgs:
-    id: str
 
 
 def _get(state, fip_id: str) -> dict:

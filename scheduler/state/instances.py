@@ -12,7 +12,7 @@ from scheduler.state import quota
 from scheduler.state import records as r
 from scheduler.state import images as vm_images
 from scheduler.state import volumes
-from scheduler.state.commands import Command, table
+from scheduler.state.commands import Command, IdArgs, table
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class SetDesiredArgs:
 class LabelsArgs:
     id: str
     labels: dict[str, str]
-
-
-@dataclass(frozen=True)
-class IdArgs:
-    id: str
 
 
 @dataclass(frozen=True)

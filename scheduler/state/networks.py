@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import quota, records as r
-from scheduler.state.commands import Command, table
+from scheduler.state.commands import Command, IdArgs, table
 
 MAX_VNI = (1 << 24) - 1
 DEFAULT_MTU = 1450
@@ -78,11 +78,6 @@ class RemoveRuleArgs:
 class MembershipArgs:
     id: str                                  # the security group
     instance_id: str
-
-
-@dataclass(frozen=True)
-class IdArgs:
-    id: str
 
 
 def _touch(record: dict, ctx: dict) -> None:

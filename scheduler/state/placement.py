@@ -17,7 +17,7 @@ from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, No
 from scheduler.rules import constraints as c
 from scheduler.rules import groups as g
 from scheduler.state import records as r
-from scheduler.state.commands import Command, table
+from scheduler.state.commands import Command, IdArgs, table
 
 RESOURCE_KEYS = ("vcpus", "memory_bytes", "disk_bytes")
 MOVING_MODES = ("draining", "maintenance")
@@ -135,11 +135,6 @@ class UpdateGroupArgs:
     domain: str | None = None
     max_per_domain: int | None = None
     soft: bool | None = None
-
-
-@dataclass(frozen=True)
-class IdArgs:
-    id: str
 
 
 @dataclass(frozen=True)

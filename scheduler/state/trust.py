@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import FailedPrecondition, InvalidArgument
-from scheduler.state.commands import Command, table
+from scheduler.state.commands import Command, NoArgs, table
 from scheduler.state.enrollment import identity_key
 
 UNDER_WAY = ("begun", "reissue")
@@ -27,11 +27,6 @@ class BeginArgs:
     old_ca: str
     new_fp: str
     old_fp: str
-
-
-@dataclass(frozen=True)
-class NoArgs:
-    pass
 
 
 @dataclass(frozen=True)

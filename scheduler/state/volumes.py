@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from scheduler.state import records as r
-from scheduler.state.commands import Command, table
+from scheduler.state.commands import Command, IdArgs, table
 
 CREATING, AVAILABLE, DELETING, ERROR = "creating", "available", "deleting", "error"
 
@@ -95,11 +95,6 @@ class ObserveSnapshotArgs:
     host_id: str
     state: str                             # "available" or "error"
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class IdArgs:
-    id: str
 
 
 def _touch(record: dict, ctx: dict) -> None:

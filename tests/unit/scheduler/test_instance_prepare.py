@@ -10,28 +10,20 @@ from scheduler.api.instance_create import CreateRequest, NoHost, prepare
 from scheduler.placement.planner import Planner, Settings
 from scheduler.state import commands
 from scheduler.state.instances import CreateArgs
-from scheduler.state.machine import ClusterState
+from state_world import StateWorld
 
 MiB = 1024**2
 
 
-class Apply:
-    def __init__(self):
-        self.state, self.n = ClusterState(), 0
-
-    def __call__(self, op, args):
-        self.n += 1
-        return self.state.apply(op, args, {"rid": f"r{self.n}", "ts": 1_000_000 + self.n, "index": self.n})
-
-
 @pytest.fixture
 def world():
-    apply = Apply()
+    world = StateWorld()
+    apply = world.apply
     apply("iam.bootstrap", {"admin_name": "admin", "admin_id": "p-admin", "default_project_id": "pr-default"})
     apply("host.join", {"id": "h-1", "name": "node-1", "address": "127.0.0.1:1", "images": ["busybox"],
                         "drivers": ["compute:docker"],
                         "capacity": {"vcpus": 2, "memory_bytes": 1024 * MiB, "disk_bytes": 0}})
-    return apply
+    return world
 
 
 def request(name="web-1", memory=64 * MiB, request_id="", **spec):
@@ -46,13 +38,13 @@ def test_the_prepared_command_decodes_and_commits_and_nothing_changed_before(wor
     assert world.state.to_dict() == before and prepared.existing is None
     args = commands.decode(CreateArgs, prepared.command)
     assert args.host_id == "h-1" and args.project_id and args.trace_id == "t-1"
-    result = world("instance.create", prepared.command)
+    result = world.apply("instance.create", prepared.command)
     assert result["instance"]["name"] == "web-1"
 
 
 def test_a_retry_of_the_same_request_finds_its_instance_and_another_is_refused(world):
     first = prepare(world.state, Planner(Settings()), request(request_id="req-1"))
-    world("instance.create", first.command)
+    world.apply("instance.create", first.command)
     again = prepare(world.state, Planner(Settings()), request(request_id="req-1"))
     assert again.command is None and again.existing["id"] == first.command["id"]
     with pytest.raises(AlreadyExists):

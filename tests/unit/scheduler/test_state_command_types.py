@@ -13,6 +13,7 @@ import pytest
 
 from scheduler.state import commands
 from scheduler.state.machine import COMMANDS, ClusterState
+from state_world import StateWorld
 
 MiB = 1024**2
 
@@ -22,16 +23,8 @@ UNDECLARED = frozenset(op for op, command in COMMANDS.items() if not isinstance(
 
 
 def populated() -> ClusterState:
-    state = ClusterState()
-    n = 0
-
-    def apply(op, args):
-        nonlocal n
-        n += 1
-        result = state.apply(op, args, {"rid": f"r{n}", "ts": 1_000_000 + n, "index": n})
-        assert "error" not in result, (op, result)
-        return result
-
+    world = StateWorld()
+    apply = world.ok
     for i in (1, 2):
         apply("host.join", {"id": f"h-{i}", "name": f"node-{i}", "address": f"127.0.0.1:{i}",
                             "capacity": {"vcpus": 8, "memory_bytes": 4096 * MiB, "disk_bytes": 0},
@@ -41,7 +34,7 @@ def populated() -> ClusterState:
     apply("instance.create", {"id": "i-1", "name": "web-1", "project": "default", "host_id": "h-1",
                               "spec": {"image": "busybox", "vcpus": 1, "memory_bytes": 64 * MiB,
                                        "disk_bytes": 0, "group": "web"}})
-    return state
+    return world.state
 
 
 def _wrong(hint):

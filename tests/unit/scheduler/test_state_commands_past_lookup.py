@@ -6,37 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.state.machine import ClusterState
+from state_world import StateWorld
 
 GiB = 1024**3
 MiB = 1024**2
 
 
-class Cluster:
-    def __init__(self):
-        self.state = ClusterState()
-        self.n = 0
-
-    def apply(self, op, args, ts=None):
-        self.n += 1
-        return self.state.apply(op, args, {"rid": f"r{self.n}", "ts": ts or 1_000_000 + self.n, "index": self.n})
-
-    def ok(self, op, args, ts=None):
-        result = self.apply(op, args, ts)
-        assert "error" not in result, (op, result)
-        return result
-
-    def refused(self, op, args, code):
-        before = self.state.to_dict()
-        result = self.apply(op, args)
-        assert result.get("error", {}).get("code") == code, (op, result)
-        assert self.state.to_dict() == before, op
-        return result
-
-
 @pytest.fixture
-def cluster() -> Cluster:
-    c = Cluster()
+def cluster() -> StateWorld:
+    c = StateWorld()
     for i in (1, 2):
         c.ok("host.join", {"id": f"h-{i}", "name": f"node-{i}", "address": f"127.0.0.1:{i}",
                            "capacity": {"vcpus": 8, "memory_bytes": 4096 * MiB, "disk_bytes": 0}})
@@ -95,7 +73,7 @@ def test_evacuation_refusals_past_lookups_change_nothing(cluster):
 
 
 def test_restore_of_a_malformed_state_changes_nothing():
-    empty = Cluster()
+    empty = StateWorld()
     empty.refused("cluster.restore", {"state": {"hosts": ["not", "records"]}, "revision": 3},
                   "INVALID_ARGUMENT")
     empty.refused("cluster.restore", {"state": "a string"}, "INVALID_ARGUMENT")

@@ -6,38 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.state.machine import ClusterState
+from state_world import StateWorld
 
 MiB = 1024**2
 HASH = "ab" * 32
 POOL = "203.0.113.0/28"
 
 
-class Cluster:
-    def __init__(self):
-        self.state = ClusterState()
-        self.n = 0
-
-    def apply(self, op, args):
-        self.n += 1
-        return self.state.apply(op, args, {"rid": f"r{self.n}", "ts": 1_000_000 + self.n, "index": self.n})
-
-    def ok(self, op, args):
-        result = self.apply(op, args)
-        assert "error" not in result, (op, result)
-        return result
-
-    def refused(self, op, args, code):
-        before = self.state.to_dict()
-        result = self.apply(op, args)
-        assert result.get("error", {}).get("code") == code, (op, result)
-        assert self.state.to_dict() == before, op
-        return result
-
-
 @pytest.fixture
-def cluster() -> Cluster:
-    c = Cluster()
+def cluster() -> StateWorld:
+    c = StateWorld()
     c.ok("host.join", {"id": "h-1", "name": "node-1", "address": "127.0.0.1:1", "vtep": "192.0.2.1",
                        "capacity": {"vcpus": 8, "memory_bytes": 4096 * MiB, "disk_bytes": 0}})
     # As scheduler/api/networks.py and floating.py send them.
