@@ -399,6 +399,9 @@ def _print_status(cluster: AllInOne) -> int:
     from rich.table import Table
 
     console = Console(highlight=False)
+    if not cluster.admin_tls.exists():
+        console.print(f"no all-in-one cluster in {cluster.home} yet: `make up` sets one up")
+        return 1
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("NODE", "ROLE", "ADDRESS", "PID"):
         table.add_column(column)
