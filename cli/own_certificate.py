@@ -66,7 +66,7 @@ def renewable(tls: TlsFiles) -> bool:
         return False
 
 
-def keep_fresh(endpoints, tls: TlsFiles, rotation=None, *, force: bool = False, warn=None) -> str | None:
+def keep_fresh(endpoints, tls: TlsFiles, rotation=None, *, warn=None) -> str | None:
     """Adopt the trust bundle and renew when due (see the module's docstring); the
     new certificate's serial if it renewed. `rotation` is a RotateCaResponse the
     caller already has."""
@@ -74,7 +74,7 @@ def keep_fresh(endpoints, tls: TlsFiles, rotation=None, *, force: bool = False, 
     if not renewable(tls):
         return None
     cert_pem = tls.cert.read_bytes()
-    if not force and rotation is None and not renewal_due(cert_pem) and _recently_checked(tls):
+    if rotation is None and not renewal_due(cert_pem) and _recently_checked(tls):
         return None
     try:
         with ClusterClient(endpoints, tls, read_policy=ONE_ROUND, write_policy=ONE_ROUND) as client:

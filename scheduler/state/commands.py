@@ -78,10 +78,6 @@ def decode(cls: type, raw: Any, path: str = ""):
     return cls(**values)
 
 
-def _value(hint, value, where: str):
-    return _checker(hint)(value, where)
-
-
 def _any(value, where):
     return value
 
@@ -192,8 +188,3 @@ def _checker(hint) -> Callable:
             return value if copied is None else copied
         return sequence
     raise TypeError(f"argument types cannot declare {hint!r}")
-
-
-def encode(args) -> dict:
-    """The JSON form of an argument dataclass (what a proposer sends)."""
-    return dataclasses.asdict(args)
